@@ -1,0 +1,61 @@
+package scanner
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Location says where a finding is.
+type Location struct {
+	// Target is the scan target as the user named it ("." or
+	// "docker-archive:app.tar").
+	Target string `json:"target"`
+	// Path is relative to the target; "!" joins an archive and its member.
+	Path string `json:"path"`
+	// Line and Column are 1-based; zero when the finding has no position in
+	// text (a path rule, or a finding in binary data, which has Offset).
+	Line   int   `json:"line,omitempty"`
+	Column int   `json:"column,omitempty"`
+	Offset int64 `json:"offset,omitempty"`
+	// Layer is the image layer digest, for findings in container images.
+	Layer string `json:"layer,omitempty"`
+	// Deleted marks a file a later image layer deleted.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// Finding is one secret found. It never holds the secret: only a redacted
+// form and a fingerprint derived from it.
+type Finding struct {
+	Rule        string `json:"rule"`
+	Description string `json:"description"`
+	Location
+	// Encoding is the form a known value was found in ("base64"); empty
+	// for the raw value and for rule findings.
+	Encoding string `json:"encoding,omitempty"`
+	Redacted string `json:"redacted"`
+	// Fingerprint identifies the finding across runs: stable when code
+	// moves, new when the secret changes. See Fingerprint.
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Fingerprint returns the first 16 hex digits of
+// SHA-256(rule NUL path NUL secret).
+func Fingerprint(rule, path, secret string) string {
+	h := sha256.New()
+	h.Write([]byte(rule))
+	h.Write([]byte{0})
+	h.Write([]byte(path))
+	h.Write([]byte{0})
+	h.Write([]byte(secret))
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// Redact returns what a report may show of a secret: a known token prefix
+// of at most 4 characters when there is one, then "****".
+func Redact(prefix string) string {
+	if len(prefix) > 4 || strings.ContainsAny(prefix, "\r\n") {
+		prefix = ""
+	}
+	return prefix + "****"
+}

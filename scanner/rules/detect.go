@@ -1,0 +1,230 @@
+package rules
+
+import (
+	"context"
+	"sort"
+	"unicode/utf8"
+
+	"github.com/zricethezav/gitleaks/v8/detect"
+	"github.com/zricethezav/gitleaks/v8/report"
+
+	"github.com/secretgate/secretgate/scanner"
+)
+
+// Detect implements scanner.Detector.
+//
+// For each rule it runs three steps, each no wider than it must be:
+//  1. the windows around the rule's keywords (plan) are searched with RE2,
+//     which is many times faster than Go's regexp on these patterns and has
+//     the same syntax and leftmost-first semantics;
+//  2. gitleaks' detector, which makes every real decision (secret group,
+//     entropy, allowlists, gitleaks:allow), runs on the lines of each RE2
+//     match only;
+//  3. where gitleaks' decoder finds encoded text, gitleaks' detector runs
+//     with decoding on the lines around it.
+//
+// Without step 1 this is still exact, only slower: it is skipped for a rule
+// RE2 cannot compile.
+func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner.Match)) {
+	if c.FilePath != "" && (c.FilePath == r.configPath || r.pathAllowed(c.FilePath)) {
+		return
+	}
+	var hits []hit
+	if c.First {
+		for _, ru := range r.pathRules {
+			for _, f := range ru.detector.DetectContext(ctx, detect.Fragment{FilePath: c.FilePath}) {
+				if f.RuleID == ru.id {
+					hits = append(hits, hit{f, ru, -1})
+				}
+			}
+		}
+	}
+	wins := r.windows(c)
+	dec := r.decodedLines(c)
+	for i, ru := range r.rules {
+		if wins[i] == nil && dec.byRule[i] == nil {
+			continue
+		}
+		if ru.rule.Path != nil && !ru.rule.Path.MatchString(c.FilePath) {
+			continue
+		}
+		seen := map[hitKey]bool{}
+		run := func(d *detect.Detector, start, end int) {
+			frag := detect.Fragment{
+				Raw:       string(c.Data[start:end]),
+				FilePath:  c.FilePath,
+				StartLine: c.Line + c.LineIndex(start),
+			}
+			for _, f := range d.DetectContext(ctx, frag) {
+				if f.RuleID != ru.id {
+					continue // a required rule's own finding
+				}
+				off := toOffset(c, start, frag.StartLine, f)
+				if k := (hitKey{off, f.Secret}); !seen[k] {
+					seen[k] = true
+					hits = append(hits, hit{f, ru, off})
+				}
+			}
+		}
+		for _, w := range wins[i] {
+			start, end := c.LineStart(w.from), c.LineEnd(w.to)
+			for _, cw := range r.candidates(c, ru, start, end) {
+				run(ru.plain, cw.start, cw.end)
+			}
+		}
+		for _, w := range decodedWindows(c, ru, wins[i], dec, dec.byRule[i]) {
+			if r.decodedMatch(c, ru, dec, w) {
+				run(ru.detector, c.LineStart(w.from), c.LineEnd(w.to))
+			}
+		}
+	}
+
+	findings := make([]report.Finding, len(hits))
+	for i, h := range hits {
+		findings[i] = h.f
+	}
+	for i, f := range preferSpecific(findings) {
+		if f.RuleID == "" || r.ignored(c, f) {
+			continue
+		}
+		h := hits[i]
+		m := scanner.Match{
+			Rule:        f.RuleID,
+			Description: f.Description,
+			Secret:      f.Secret,
+			Prefix:      h.rule.tokenPrefix(f.Secret),
+			Start:       h.offset,
+			End:         -1,
+		}
+		if h.offset >= 0 {
+			m.End = h.offset + len(f.Match)
+		}
+		found(m)
+	}
+}
+
+type hit struct {
+	f      report.Finding
+	rule   *rule
+	offset int // in Chunk.Data; -1 for a path rule's finding
+}
+
+type hitKey struct {
+	offset int
+	secret string
+}
+
+type span struct{ start, end int }
+
+// candidates returns the byte ranges, whole lines, where gitleaks' detector
+// has to confirm matches of ru in c.Data[start:end] (which starts and ends on
+// line boundaries).
+func (r *Rules) candidates(c *scanner.Chunk, ru *rule, start, end int) []span {
+	if ru.fast == nil {
+		return []span{{start, end}}
+	}
+	text, valid := runes(c.Data[start:end])
+	var nl []int // newlines of text, when it is not c.Data's own bytes
+	if !valid {
+		for i, b := range text {
+			if b == '\n' {
+				nl = append(nl, i)
+			}
+		}
+	}
+	first := c.LineIndex(start)
+	line := func(off int) int {
+		if valid {
+			return c.LineIndex(start + off)
+		}
+		return first + sort.SearchInts(nl, off)
+	}
+	var out []span
+	for _, m := range ru.fast.FindAllIndex(text, -1) {
+		// A confirming window starts on the line of a match; lines that
+		// matches share are confirmed together, so no window starts inside
+		// a match that gitleaks' own left-to-right search would have taken.
+		from := max(c.LineStart(line(m[0])), start)
+		to := min(c.LineEnd(line(max(m[0], m[1]-1))), end)
+		if n := len(out); n > 0 && from < out[n-1].end {
+			out[n-1].end = max(out[n-1].end, to)
+			continue
+		}
+		out = append(out, span{from, to})
+	}
+	return out
+}
+
+// runes returns text as Go's regexp reads it, for RE2, which stops at the
+// first invalid UTF-8 byte where Go reads each such byte as U+FFFD: a copy
+// with each invalid byte replaced by U+FFFD, or text itself when it is
+// valid. Newlines stay in order, so line numbers carry over.
+func runes(text []byte) ([]byte, bool) {
+	if utf8.Valid(text) {
+		return text, true
+	}
+	out := make([]byte, 0, len(text)+len(text)/8)
+	for len(text) > 0 {
+		r, n := utf8.DecodeRune(text)
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, text[:n]...)
+		}
+		text = text[n:]
+	}
+	return out, false
+}
+
+// decodedMatch reports whether ru's regex matches anywhere in window w
+// after any round of decoding: if not, gitleaks' decoding passes cannot
+// find anything there either.
+func (r *Rules) decodedMatch(c *scanner.Chunk, ru *rule, dec decoded, w window) bool {
+	if ru.fast == nil {
+		return true
+	}
+	for depth := 1; depth <= r.depth; depth++ {
+		text, _ := runes(dec.text(c, w.from, w.to, depth))
+		if ru.fast.Match(text) {
+			return true
+		}
+	}
+	return false
+}
+
+// decodedWindows returns the line windows where ru must also run with
+// decoding: around each group of lines the decoder changes, when the rule's
+// keyword is in their decoded text or close enough in the raw text (within
+// one of the rule's keyword windows).
+func decodedWindows(c *scanner.Chunk, ru *rule, kw []window, dec decoded, byRule []int) []window {
+	if len(dec.groups) == 0 || (len(kw) == 0 && len(byRule) == 0) {
+		return nil
+	}
+	last := len(c.Newlines())
+	if ru.plan.whole {
+		return []window{{0, last}}
+	}
+	reach := ru.plan.linesAfter
+	var out []window
+	k, b := 0, 0
+	for _, g := range dec.groups {
+		for k < len(kw) && kw[k].to < g.from {
+			k++
+		}
+		for b < len(byRule) && byRule[b] < g.from {
+			b++
+		}
+		inKW := k < len(kw) && kw[k].from <= g.to
+		inDec := b < len(byRule) && byRule[b] <= g.to
+		if !inKW && !inDec {
+			continue
+		}
+		w := window{max(0, g.from-reach), min(last, g.to+reach)}
+		if n := len(out); n > 0 && w.from <= out[n-1].to+1 {
+			out[n-1].to = w.to
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}

@@ -1,0 +1,272 @@
+package rules
+
+import (
+	"regexp/syntax"
+	"strings"
+)
+
+// unbounded stands for "no finite bound" in newline counts.
+const unbounded = 1 << 20
+
+// plan says where a rule's regex has to run for its findings to equal what
+// gitleaks reports when it runs the regex over a whole fragment.
+//
+// gitleaks runs a rule's regex over a whole 100 KB fragment whenever one of
+// the rule's keywords occurs anywhere in it. Most of that work is wasted: a
+// match of a default rule always contains one of its keywords, and spans a
+// bounded number of lines. When both facts can be proven from the regex
+// itself, running it over the lines around each keyword occurrence finds the
+// same matches. A rule for which either fact cannot be proven runs over the
+// whole chunk, as gitleaks does.
+type plan struct {
+	// linesBefore and linesAfter bound, in lines, how far a match reaches
+	// before and after the keyword occurrence it contains.
+	linesBefore, linesAfter int
+	// whole means the rule runs over the whole chunk once any of its
+	// keywords occurs in it (nothing could be proven).
+	whole bool
+}
+
+// newPlan analyses a rule's regex source. keywords are lower case.
+func newPlan(expr string, keywords []string) plan {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return plan{whole: true}
+	}
+	total := newlines(re)
+	if total >= unbounded {
+		return plan{whole: true}
+	}
+	before, ok := prove(re, keywords)
+	if !ok {
+		return plan{whole: true}
+	}
+	return plan{linesBefore: before, linesAfter: total}
+}
+
+// prove looks for a part of re that every match must pass through and that
+// only matches strings holding a keyword; it returns how many newlines a
+// match can hold up to the end of that part.
+func prove(re *syntax.Regexp, keywords []string) (before int, ok bool) {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op == syntax.OpAlternate {
+		for _, alt := range re.Sub {
+			b, ok := prove(alt, keywords)
+			if !ok {
+				return 0, false
+			}
+			before = max(before, b)
+		}
+		return before, true
+	}
+	parts := flatten(re, nil)
+	for i, part := range parts {
+		// Parsing factors alternations ("AKIA|ASIA" becomes "A(?:KIA|SIA)"),
+		// so a keyword can be spread over a few consecutive parts.
+		set, nl := []string{""}, before
+		for j := i; j < len(parts) && j < i+6; j++ {
+			next, ok := literals(parts[j], 256)
+			if !ok || len(set)*len(next) > 256 {
+				break
+			}
+			set = product(set, next)
+			nl += newlines(parts[j])
+			if allContainKeyword(set, keywords) {
+				return nl, true
+			}
+		}
+		if part.Op == syntax.OpAlternate {
+			if b, ok := prove(part, keywords); ok {
+				return before + b, true
+			}
+		}
+		before += newlines(part)
+		if before >= unbounded {
+			return 0, false
+		}
+	}
+	return 0, false
+}
+
+func product(a, b []string) []string {
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out
+}
+
+// flatten lists the parts of nested concatenations and groups in order.
+func flatten(re *syntax.Regexp, out []*syntax.Regexp) []*syntax.Regexp {
+	switch re.Op {
+	case syntax.OpCapture:
+		return flatten(re.Sub[0], out)
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			out = flatten(sub, out)
+		}
+		return out
+	}
+	return append(out, re)
+}
+
+func allContainKeyword(set []string, keywords []string) bool {
+	for _, s := range set {
+		found := false
+		for _, k := range keywords {
+			if strings.Contains(s, k) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// newlines returns the largest number of '\n' a match of re can contain, or
+// unbounded.
+func newlines(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return strings.Count(string(re.Rune), "\n")
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i] <= '\n' && '\n' <= re.Rune[i+1] {
+				return 1
+			}
+		}
+		return 0
+	case syntax.OpAnyChar:
+		return 1
+	case syntax.OpCapture, syntax.OpQuest:
+		return newlines(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range re.Sub {
+			n += newlines(sub)
+			if n >= unbounded {
+				return unbounded
+			}
+		}
+		return n
+	case syntax.OpAlternate:
+		n := 0
+		for _, sub := range re.Sub {
+			n = max(n, newlines(sub))
+		}
+		return n
+	case syntax.OpStar, syntax.OpPlus:
+		if newlines(re.Sub[0]) > 0 {
+			return unbounded
+		}
+		return 0
+	case syntax.OpRepeat:
+		n := newlines(re.Sub[0])
+		switch {
+		case n == 0:
+			return 0
+		case re.Max < 0:
+			return unbounded
+		}
+		return min(n*re.Max, unbounded)
+	}
+	return 0 // empty matches and zero-width assertions
+}
+
+// literals returns every string re can match, lower-cased in ASCII, when
+// there are at most limit of them.
+func literals(re *syntax.Regexp, limit int) ([]string, bool) {
+	switch re.Op {
+	case syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText,
+		syntax.OpEndText, syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return []string{""}, true
+	case syntax.OpLiteral:
+		return []string{lowerASCII(string(re.Rune))}, true
+	case syntax.OpCharClass:
+		var set []string
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1]-re.Rune[i] > int32(limit) {
+				return nil, false
+			}
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				s := lowerASCII(string(r))
+				if !seen[s] {
+					seen[s] = true
+					set = append(set, s)
+				}
+			}
+		}
+		return set, len(set) <= limit
+	case syntax.OpCapture:
+		return literals(re.Sub[0], limit)
+	case syntax.OpQuest:
+		set, ok := literals(re.Sub[0], limit-1)
+		return append(set, ""), ok
+	case syntax.OpAlternate:
+		var set []string
+		for _, sub := range re.Sub {
+			s, ok := literals(sub, limit-len(set))
+			if !ok {
+				return nil, false
+			}
+			set = append(set, s...)
+		}
+		return set, len(set) <= limit
+	case syntax.OpConcat:
+		set := []string{""}
+		for _, sub := range re.Sub {
+			s, ok := literals(sub, limit)
+			if !ok || len(set)*len(s) > limit {
+				return nil, false
+			}
+			set = product(set, s)
+		}
+		return set, true
+	case syntax.OpRepeat:
+		if re.Max < 0 || re.Max > 4 {
+			return nil, false
+		}
+		sub, ok := literals(re.Sub[0], limit)
+		if !ok {
+			return nil, false
+		}
+		var set []string
+		cur := []string{""}
+		for n := 0; n <= re.Max; n++ {
+			if n >= re.Min {
+				set = append(set, cur...)
+			}
+			if len(set) > limit || len(cur)*len(sub) > limit {
+				return nil, false
+			}
+			cur = product(cur, sub)
+		}
+		return set, true
+	}
+	return nil, false
+}
+
+// lowerASCII lower-cases ASCII letters only, so that byte offsets are kept.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	lowerBytes(b, b)
+	return string(b)
+}
+
+// lowerBytes writes src lower-cased in ASCII to dst (which may be src).
+func lowerBytes(dst, src []byte) {
+	for i, c := range src {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst[i] = c
+	}
+}

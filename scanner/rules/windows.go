@@ -1,0 +1,238 @@
+package rules
+
+import (
+	"sort"
+
+	"github.com/zricethezav/gitleaks/v8/detect/codec"
+
+	"github.com/secretgate/secretgate/scanner"
+)
+
+// window is a range of line indexes within a chunk, both ends included.
+type window struct{ from, to int }
+
+// windows returns, for each rule (by index), the merged line windows around
+// its keywords in c (nil for a rule with nothing to do).
+func (r *Rules) windows(c *scanner.Chunk) [][]window {
+	wins := make([][]window, len(r.rules))
+	last := len(c.Newlines()) // index of the chunk's last line
+	add := func(i, line int) {
+		p := r.rules[i].plan
+		if p.whole {
+			if wins[i] == nil {
+				wins[i] = []window{{0, last}}
+			}
+			return
+		}
+		w := window{max(0, line-p.linesBefore), min(last, line+p.linesAfter)}
+		ws := wins[i]
+		if n := len(ws); n > 0 && w.from <= ws[n-1].to+1 {
+			ws[n-1].to = max(ws[n-1].to, w.to)
+			ws[n-1].from = min(ws[n-1].from, w.from)
+			return
+		}
+		wins[i] = append(ws, w)
+	}
+	for _, i := range r.always {
+		add(i, 0)
+	}
+
+	bp := r.lowers.Get().(*[]byte)
+	lower := append((*bp)[:0], c.Data...)
+	lowerBytes(lower, lower)
+	cursor := lineCursor{c: c}
+	r.keywords.Walk(lower, func(end, n, k int64) bool {
+		line := cursor.line(int(end - n + 1))
+		for _, i := range r.byKeyword[k] {
+			add(i, line)
+		}
+		return true
+	})
+	*bp = lower
+	r.lowers.Put(bp)
+
+	return wins
+}
+
+// lineCursor finds line indexes for ascending offsets in one pass.
+type lineCursor struct {
+	c    *scanner.Chunk
+	i    int
+	prev int
+}
+
+func (lc *lineCursor) line(off int) int {
+	nl := lc.c.Newlines()
+	if off < lc.prev {
+		lc.i = lc.c.LineIndex(off)
+	}
+	for lc.i < len(nl) && nl[lc.i] < off {
+		lc.i++
+	}
+	lc.prev = off
+	return lc.i
+}
+
+// decoded lists the groups of lines in a chunk where gitleaks' decoder
+// finds segments (base64, hex, percent or unicode escapes), with their
+// decoded text, and for each rule the lines whose decoded text holds one of
+// its keywords.
+type decoded struct {
+	groups []decodedGroup // ascending
+	byRule [][]int        // rule index -> ascending lines
+}
+
+// decodedGroup is a run of lines and their text after each round of
+// decoding (versions[0] after the first).
+type decodedGroup struct {
+	from, to int
+	versions []string
+}
+
+// decodedLines finds candidates with a byte scan that accepts at least every
+// segment the decoder's own patterns accept (see mayDecode), then decodes
+// each candidate line with gitleaks' decoder, DecodeDepth rounds deep.
+func (r *Rules) decodedLines(c *scanner.Chunk) decoded {
+	out := decoded{byRule: make([][]int, len(r.rules))}
+	data := c.Data
+	lastLine := -1
+	for i := 0; i < len(data); {
+		end, ok := encodedCandidate(data, i)
+		if !ok {
+			i = end
+			continue
+		}
+		first, last := c.LineIndex(i), c.LineIndex(max(i, end-1))
+		i = end
+		if last <= lastLine {
+			continue
+		}
+		from := max(first, lastLine+1)
+		lastLine = last
+		line := data[c.LineStart(from):c.LineEnd(last)]
+		if !mayDecode(line) {
+			continue
+		}
+		versions := r.decode(string(line), func(rule int) {
+			for l := from; l <= last; l++ {
+				out.byRule[rule] = append(out.byRule[rule], l)
+			}
+		})
+		if len(versions) > 0 {
+			out.groups = append(out.groups, decodedGroup{from, last, versions})
+		}
+	}
+	return out
+}
+
+// has reports whether a decoded group lies within lines [from, to].
+func (d decoded) has(from, to int) bool {
+	i := sort.Search(len(d.groups), func(i int) bool { return d.groups[i].to >= from })
+	return i < len(d.groups) && d.groups[i].from <= to
+}
+
+// text returns lines [from, to] of c as they read after depth rounds of
+// decoding.
+func (d decoded) text(c *scanner.Chunk, from, to, depth int) []byte {
+	var b []byte
+	at := from
+	for _, g := range d.groups {
+		if g.to < from || g.from > to {
+			continue
+		}
+		b = append(b, c.Data[c.LineStart(at):c.LineStart(g.from)]...)
+		b = append(b, g.versions[min(depth, len(g.versions))-1]...)
+		at = g.to + 1
+	}
+	return append(b, c.Data[c.LineStart(at):c.LineEnd(to)]...)
+}
+
+// decode decodes text as gitleaks would, returning its text after each
+// round that changed it, and calls fn for each rule whose keyword occurs in
+// any round of decoded text.
+func (r *Rules) decode(text string, fn func(rule int)) (versions []string) {
+	decoder := codec.NewDecoder()
+	seen := map[int]bool{}
+	var segments []*codec.EncodedSegment
+	current := text
+	for range r.depth {
+		current, segments = decoder.Decode(current, segments)
+		if len(segments) == 0 {
+			break
+		}
+		versions = append(versions, current)
+		b := []byte(current)
+		lowerBytes(b, b)
+		r.keywords.Walk(b, func(_, _, k int64) bool {
+			for _, i := range r.byKeyword[k] {
+				if !seen[i] {
+					seen[i] = true
+					fn(i)
+				}
+			}
+			return true
+		})
+	}
+	if len(versions) > 0 {
+		for _, i := range r.always {
+			if !seen[i] {
+				fn(i)
+			}
+		}
+	}
+	return versions
+}
+
+var (
+	base64Byte [256]bool // [\w/+-]: what gitleaks' base64 and hex patterns take
+	likelyByte [256]bool // a run must hold one to decode (gitleaks' likely chars)
+	hexByte    [256]bool
+)
+
+func init() {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		isAlnum := 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9'
+		base64Byte[c] = isAlnum || b == '_' || b == '/' || b == '+' || b == '-'
+		likelyByte[c] = '0' <= b && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_'
+		hexByte[c] = '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+	}
+}
+
+// encodedCandidate looks at data[i:] and reports where the token there ends
+// and whether gitleaks' decoder could find a segment in it.
+func encodedCandidate(data []byte, i int) (end int, ok bool) {
+	b := data[i]
+	switch {
+	case b == '%':
+		return i + 1, i+2 < len(data) && hexByte[data[i+1]] && hexByte[data[i+2]]
+	case b == '\\':
+		j := i
+		for j < len(data) && data[j] == '\\' {
+			j++
+		}
+		return j, j < len(data) && (data[j] == 'u' || data[j] == 'U') && hex4(data, j+1)
+	case b == 'U' && i+1 < len(data) && data[i+1] == '+' && hex4(data, i+2):
+		return i + 2, true
+	case base64Byte[b]:
+		j, likely := i, false
+		for j < len(data) && base64Byte[data[j]] {
+			likely = likely || likelyByte[data[j]]
+			j++
+		}
+		return max(j, i+1), likely && j-i >= 16
+	}
+	return i + 1, false
+}
+
+func hex4(data []byte, i int) bool {
+	if i+4 > len(data) {
+		return false
+	}
+	for _, b := range data[i : i+4] {
+		if !hexByte[b] {
+			return false
+		}
+	}
+	return true
+}
