@@ -1,0 +1,176 @@
+// Package cli is secretgate's command line: one file per command, each with
+// an options struct its flags fill and a run function that does the work.
+// Nothing below this package reads the process environment or standard
+// streams; they come in through IO and a getenv function.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFindings = 1 // findings (scan's default; see --exit-code)
+	ExitError    = 2 // usage, input or provider error: the result cannot be trusted
+)
+
+// IO holds the streams a command reads and writes.
+type IO struct {
+	In       io.Reader
+	Out, Err io.Writer
+	// OutTTY and ErrTTY tell whether Out and Err are terminals.
+	OutTTY, ErrTTY bool
+}
+
+// Getenv looks up an environment variable; "" when unset.
+type Getenv func(string) string
+
+// version is set at link time: -ldflags "-X github.com/secretgate/secretgate/internal/cli.version=v1.2.3".
+var version = "dev"
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error // nil: exit quietly with code
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks bad input from the user: exit 2.
+func usageError(format string, args ...any) error {
+	return &exitError{code: ExitError, err: fmt.Errorf(format, args...)}
+}
+
+// Main runs secretgate with args (without the program name) and returns
+// the process exit code.
+func Main(ctx context.Context, args []string, stdio IO, getenv Getenv) int {
+	root := newRoot(stdio, getenv)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			printError(stdio.Err, ee.err)
+		}
+		return ee.code
+	}
+	printError(stdio.Err, err) // cobra's own: unknown flags and commands
+	return ExitError
+}
+
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "secretgate: error: %v\n", err)
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		fmt.Fprintf(w, "secretgate: hint: %s\n", h.Hint())
+	}
+}
+
+// hinted is an error with a hint for the user.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Hint() string  { return h.hint }
+func (h hinted) Unwrap() error { return h.error }
+
+func newRoot(stdio IO, getenv Getenv) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "secretgate",
+		Short: "Let secrets into pipelines safely, keep them out of logs, fail builds that embed them",
+		Long: `secretgate lets secrets into CI/CD pipelines safely, keeps them out of logs, and
+fails builds that embed them.
+
+Every flag can also be set with an environment variable: SECRETGATE_ and the
+flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Version:       version,
+	}
+	root.SetIn(stdio.In)
+	root.SetOut(stdio.Out)
+	root.SetErr(stdio.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{code: ExitError, err: err}
+	})
+	root.AddCommand(
+		newScanCmd(stdio, getenv),
+		newScrubCmd(stdio, getenv),
+		newRunCmd(stdio, getenv),
+		newVersionCmd(stdio),
+	)
+	return root
+}
+
+// bindEnv sets each flag the command line left unset from its SECRETGATE_*
+// variable. A repeatable flag takes one value a line.
+func bindEnv(cmd *cobra.Command, getenv Getenv) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		name := EnvName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		values := []string{v}
+		if _, repeatable := f.Value.(pflag.SliceValue); repeatable {
+			values = nonEmptyLines(v)
+		}
+		for _, one := range values {
+			if e := cmd.Flags().Set(f.Name, one); e != nil {
+				err = usageError("%s: %v", name, e)
+				return
+			}
+		}
+	})
+	return err
+}
+
+// EnvName returns the environment variable that stands for a flag.
+func EnvName(flag string) string {
+	return "SECRETGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func newVersionCmd(stdio IO) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(stdio.Out, "secretgate %s\n", version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/secretgate/secretgate/internal/scrub"
+	"github.com/secretgate/secretgate/scanner/known"
+)
+
+// RunOptions is what `secretgate run` was asked to do.
+type RunOptions struct {
+	Secrets    SecretOptions
+	Mask       string
+	FailOnLeak bool
+	Command    []string
+
+	IO     IO
+	Getenv Getenv
+	// Environ is the environment the child starts from (os.Environ).
+	Environ func() []string
+}
+
+func newRunCmd(stdio IO, getenv Getenv) *cobra.Command {
+	opts := &RunOptions{IO: stdio, Getenv: getenv, Environ: os.Environ}
+	cmd := &cobra.Command{
+		Use:   "run [flags] -- COMMAND [ARG]...",
+		Short: "Run a command with secrets in its environment and its output scrubbed",
+		Long: `Run COMMAND with each secret added to its environment under its name, and its
+standard output and standard error passed through the scrubber. Standard input,
+signals (INT, TERM, HUP) and the exit status pass through; a command killed by
+signal N makes run exit 128+N. With --fail-on-leak, run exits 1 after the
+command ends if anything was masked, naming the secrets (never their values).`,
+		Example: `  secretgate run --secret DB_PASSWORD=ref+envsubst://\$DB_PASSWORD -- ./migrate.sh
+  secretgate run --known-env NPM_TOKEN --fail-on-leak -- npm publish`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd, getenv); err != nil {
+				return err
+			}
+			if cmd.ArgsLenAtDash() < 0 {
+				return usageError("run: put the command after --, as in: secretgate run [flags] -- COMMAND [ARG]...")
+			}
+			opts.Command = args[cmd.ArgsLenAtDash():]
+			if len(opts.Command) == 0 {
+				return usageError("run: no command after --")
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
+	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command printed any secret")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	resolved, err := resolveSecrets(ctx, &opts.Secrets, opts.Getenv)
+	if err != nil {
+		return err
+	}
+	m := matcherFor(resolved, opts.Secrets.MinLength, warn)
+	env := opts.Environ()
+	for _, s := range resolved {
+		if strings.Contains(s.Name, ".") {
+			return usageError("secret %s: a dotted name cannot be an environment variable", s.Name)
+		}
+		env = append(env, s.Name+"="+s.Value)
+	}
+
+	stdout := scrub.New(opts.IO.Out, m, opts.Mask)
+	stderr := scrub.New(opts.IO.Err, m, opts.Mask)
+	child := exec.Command(opts.Command[0], opts.Command[1:]...)
+	child.Env = env
+	child.Stdin = opts.IO.In
+	child.Stdout = stdout
+	child.Stderr = stderr
+	if err := child.Start(); err != nil {
+		code := 126
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			code = 127
+		}
+		return &exitError{code: code, err: fmt.Errorf("running %q: %w", opts.Command[0], errors.Unwrap(err))}
+	}
+
+	// Pass signals on to the child; it decides whether to stop.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = child.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	waitErr := child.Wait()
+	close(done)
+	flushErr := errors.Join(stdout.Close(), stderr.Close())
+
+	code := 0
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(waitErr, &exitErr):
+		status, _ := exitErr.Sys().(syscall.WaitStatus)
+		if status.Signaled() {
+			fmt.Fprintf(opts.IO.Err, "secretgate: %s was killed by signal %s\n", opts.Command[0], signalName(status.Signal()))
+			code = 128 + int(status.Signal())
+		} else {
+			code = exitErr.ExitCode()
+		}
+	case waitErr != nil:
+		return &exitError{code: ExitError, err: fmt.Errorf("running %q: %w", opts.Command[0], waitErr)}
+	}
+	if flushErr != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("writing the output of %q: %w", opts.Command[0], flushErr)}
+	}
+	if leaks := leakReport(m, stdout.Counts(), stderr.Counts()); leaks != "" {
+		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)
+		if opts.FailOnLeak && code == 0 {
+			code = ExitFindings
+		}
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// leakReport names each masked secret with a count, by name only.
+func leakReport(m *known.Matcher, counts ...[]int) string {
+	total := map[string]int{}
+	for _, c := range counts {
+		for i, n := range c {
+			if n > 0 {
+				total[m.Secrets()[i].Name] += n
+			}
+		}
+	}
+	var parts []string
+	for name, n := range total {
+		parts = append(parts, fmt.Sprintf("%s (%s)", name, plural(n, "time")))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func signalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	}
+	return s.String()
+}

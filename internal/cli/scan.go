@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/secretgate/secretgate/internal/report"
+	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/fs"
+	"github.com/secretgate/secretgate/scanner/rules"
+)
+
+// ScanOptions is what `secretgate scan` was asked to do.
+type ScanOptions struct {
+	Targets  []string
+	Format   string
+	Reports  []string // FORMAT=PATH
+	Config   string   // a .gitleaks.toml; "" to discover one or use the defaults
+	ExitCode int
+	Quiet    bool
+	NoColor  bool
+	Secrets  SecretOptions
+
+	IO     IO
+	Getenv Getenv
+}
+
+func newScanCmd(stdio IO, getenv Getenv) *cobra.Command {
+	opts := &ScanOptions{IO: stdio, Getenv: getenv}
+	cmd := &cobra.Command{
+		Use:   "scan [TARGET]...",
+		Short: "Find secrets in files, directories and standard input",
+		Long: `Scan files, directories (walked without following symbolic links) and standard
+input (-) with the gitleaks v8 default rules, or a .gitleaks.toml (--config, or
+one at the top of the first directory scanned), and with exact matching of
+known secret values in every encoding (--secret, --secrets-file, --known-env).
+
+Exit status: 0 when nothing is found, 1 (or --exit-code) on findings, 2 when
+the scan could not be done or its result cannot be trusted.`,
+		Example: `  secretgate scan .
+  secretgate scan --format json --report json=findings.json ./build
+  git diff | secretgate scan -
+  secretgate scan --known-env DB_PASSWORD ./dist`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd, getenv); err != nil {
+				return err
+			}
+			opts.Targets = args
+			if len(opts.Targets) == 0 {
+				opts.Targets = []string{"."}
+			}
+			return runScan(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Format, "format", "f", "text", "output format on stdout: "+strings.Join(report.Formats, ", "))
+	f.StringArrayVar(&opts.Reports, "report", nil, "also write a report, FORMAT=PATH (repeatable)")
+	f.StringVarP(&opts.Config, "config", "c", "", "gitleaks configuration (.gitleaks.toml); GITLEAKS_CONFIG is read too")
+	f.IntVar(&opts.ExitCode, "exit-code", ExitFindings, "exit status when there are findings")
+	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no summary on stderr")
+	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
+	addSecretFlags(f, &opts.Secrets)
+	return cmd
+}
+
+type reportSpec struct{ format, path string }
+
+func parseReports(specs []string) ([]reportSpec, error) {
+	var out []reportSpec
+	for _, s := range specs {
+		format, path, ok := strings.Cut(s, "=")
+		if !ok || path == "" {
+			return nil, usageError("--report %q: want FORMAT=PATH", s)
+		}
+		if !report.Known(format) {
+			return nil, usageError("--report %q: unknown format %q (want one of %s)", s, format, strings.Join(report.Formats, ", "))
+		}
+		out = append(out, reportSpec{format, path})
+	}
+	return out, nil
+}
+
+func runScan(ctx context.Context, opts *ScanOptions) error {
+	if !report.Known(opts.Format) {
+		return usageError("--format %q: want one of %s", opts.Format, strings.Join(report.Formats, ", "))
+	}
+	reports, err := parseReports(opts.Reports)
+	if err != nil {
+		return err
+	}
+	sources, dirs, err := scanSources(opts)
+	if err != nil {
+		return err
+	}
+	detector, err := loadRules(ctx, opts, dirs)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	detectors := []scanner.Detector{detector}
+	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	known, err := loadKnown(ctx, &opts.Secrets, opts.IO, opts.Getenv, warn)
+	if err != nil {
+		return err
+	}
+	if known != nil {
+		detectors = append(detectors, known)
+	}
+
+	progress := &scanner.Progress{}
+	stop := showProgress(opts, progress)
+	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress})
+	stop()
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	rep := &report.Report{Findings: res.Findings, Stats: res.Stats}
+	color := opts.IO.OutTTY && !opts.NoColor && opts.Getenv("NO_COLOR") == ""
+	if err := report.Write(opts.IO.Out, opts.Format, rep, report.Options{Color: color}); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("writing results: %w", err)}
+	}
+	for _, r := range reports {
+		if err := writeReportFile(r, rep); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+	}
+	if !opts.Quiet {
+		fmt.Fprintf(opts.IO.Err, "secretgate: %s in %d files (%s) in %s\n",
+			plural(len(res.Findings), "finding"), res.Stats.Files, humanBytes(res.Stats.Bytes),
+			(time.Duration(res.Stats.DurationMS) * time.Millisecond).String())
+	}
+	if len(res.Findings) > 0 {
+		return &exitError{code: opts.ExitCode}
+	}
+	return nil
+}
+
+// scanSources turns targets into sources, checking each exists first so
+// that a typo fails before anything is scanned. It also returns the
+// directory targets, where configuration files are looked for.
+func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
+	var sources []scanner.Source
+	var dirs []string
+	stdin := false
+	for _, t := range opts.Targets {
+		if t == "-" {
+			if stdin {
+				return nil, nil, usageError("standard input (-) named twice")
+			}
+			stdin = true
+			sources = append(sources, fs.Reader{Label: "-", R: opts.IO.In})
+			continue
+		}
+		if transport, _, ok := strings.Cut(t, ":"); ok && isImageTransport(transport) {
+			return nil, nil, usageError("scanning %q: container image targets are not supported by this version of secretgate", t)
+		}
+		info, err := os.Stat(t)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, nil, usageError("scanning %q: no such file or directory", t)
+			}
+			return nil, nil, usageError("scanning %q: %v", t, errors.Unwrap(err))
+		}
+		if info.IsDir() {
+			dirs = append(dirs, t)
+		}
+		sources = append(sources, fs.Path{Root: t})
+	}
+	return sources, dirs, nil
+}
+
+func isImageTransport(s string) bool {
+	switch s {
+	case "docker", "docker-daemon", "docker-archive", "oci", "oci-archive":
+		return true
+	}
+	return false
+}
+
+// loadRules loads the gitleaks configuration as the gitleaks CLI finds it:
+// --config, then GITLEAKS_CONFIG, then .gitleaks.toml at the top of the
+// first directory scanned, then the defaults. .gitleaksignore files are read
+// from the working directory and from the top of each directory scanned.
+func loadRules(ctx context.Context, opts *ScanOptions, dirs []string) (*rules.Rules, error) {
+	path := opts.Config
+	if path == "" {
+		path = opts.Getenv("GITLEAKS_CONFIG")
+	}
+	if path == "" && len(dirs) > 0 {
+		if p := filepath.Join(dirs[0], ".gitleaks.toml"); fileExists(p) {
+			path = p
+		}
+	}
+	var cfg *rules.Config
+	var err error
+	if path != "" {
+		cfg, err = rules.Load(path)
+	} else {
+		cfg, err = rules.Default()
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := rules.New(ctx, cfg, rules.Options{})
+	seen := map[string]bool{}
+	for _, dir := range append([]string{"."}, dirs...) {
+		p := filepath.Clean(filepath.Join(dir, ".gitleaksignore"))
+		if seen[p] || !fileExists(p) {
+			continue
+		}
+		seen[p] = true
+		if err := r.AddIgnoreFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func fileExists(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && info.Mode().IsRegular()
+}
+
+// writeReportFile writes a report next to its final path and renames it
+// into place, so a reader never sees half a report.
+func writeReportFile(r reportSpec, rep *report.Report) error {
+	dir := filepath.Dir(r.path)
+	tmp, err := os.CreateTemp(dir, ".secretgate-report-*")
+	if err != nil {
+		return fmt.Errorf("writing report %q: %w", r.path, errors.Unwrap(err))
+	}
+	defer os.Remove(tmp.Name())
+	if err := report.Write(tmp, r.format, rep, report.Options{}); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing report %q: %w", r.path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing report %q: %w", r.path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing report %q: %w", r.path, err)
+	}
+	if err := os.Rename(tmp.Name(), r.path); err != nil {
+		return fmt.Errorf("writing report %q: %w", r.path, errors.Unwrap(err))
+	}
+	return nil
+}
+
+// showProgress prints a progress line on a terminal's stderr once a scan
+// has run for a second, and returns a function that clears it.
+func showProgress(opts *ScanOptions, p *scanner.Progress) (stop func()) {
+	if opts.Quiet || !opts.IO.ErrTTY {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-done:
+			return
+		case <-time.After(time.Second):
+		}
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			fmt.Fprintf(opts.IO.Err, "\r\x1b[Kscanning: %d files, %s, %s",
+				p.Files.Load(), humanBytes(p.Bytes.Load()), plural(int(p.Findings.Load()), "finding"))
+			select {
+			case <-done:
+				fmt.Fprint(opts.IO.Err, "\r\x1b[K")
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/secretgate/secretgate/internal/scrub"
+)
+
+// ScrubOptions is what `secretgate scrub` was asked to do.
+type ScrubOptions struct {
+	Secrets SecretOptions
+	Mask    string
+
+	IO     IO
+	Getenv Getenv
+}
+
+func newScrubCmd(stdio IO, getenv Getenv) *cobra.Command {
+	opts := &ScrubOptions{IO: stdio, Getenv: getenv}
+	cmd := &cobra.Command{
+		Use:   "scrub",
+		Short: "Copy standard input to standard output with known secrets masked",
+		Long: `Copy standard input to standard output, replacing every form of every known
+secret (raw, base64, hex, URL, JSON, ... see README) with a mask, however the
+input is cut. Bytes that cannot begin a secret are written at once.`,
+		Example: `  ./deploy.sh 2>&1 | secretgate scrub --known-env DB_PASSWORD
+  secretgate scrub --secret TOKEN=ref+file://token.txt < build.log > build.clean.log`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd, getenv); err != nil {
+				return err
+			}
+			return runScrub(cmd.Context(), opts)
+		},
+	}
+	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
+	return cmd
+}
+
+func runScrub(ctx context.Context, opts *ScrubOptions) error {
+	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	m, err := loadMatcher(ctx, &opts.Secrets, opts.Getenv, warn)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return usageError("no secrets to mask: name them with --secret, --secrets-file or --known-env")
+	}
+	w := scrub.New(opts.IO.Out, m, opts.Mask)
+	_, copyErr := io.Copy(w, readerOnly{opts.IO.In})
+	if err := errors.Join(copyErr, w.Close()); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("scrubbing standard input: %w", err)}
+	}
+	return nil
+}
+
+// readerOnly hides a reader's WriterTo, so io.Copy writes to the scrubber
+// in chunks as they arrive instead of handing it the whole stream.
+type readerOnly struct{ io.Reader }

@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/secretref"
+	"github.com/secretgate/secretgate/scanner/known"
+)
+
+// SecretOptions are the flags every command that knows secrets takes.
+type SecretOptions struct {
+	Specs     []string // --secret NAME=REF
+	Files     []string // --secrets-file: one spec a line
+	KnownEnv  []string // --known-env VAR
+	MinLength int      // --min-length
+}
+
+func addSecretFlags(f *pflag.FlagSet, o *SecretOptions) {
+	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
+	f.StringArrayVar(&o.Files, "secrets-file", nil, "a file of secret specs, one a line, # comments; repeatable")
+	f.StringArrayVar(&o.KnownEnv, "known-env", nil, "an environment variable whose value is a secret; repeatable")
+	f.IntVar(&o.MinLength, "min-length", 6, "forms of a secret shorter than this many bytes are not matched")
+}
+
+func (o *SecretOptions) empty() bool {
+	return len(o.Specs) == 0 && len(o.Files) == 0 && len(o.KnownEnv) == 0
+}
+
+// registry returns the providers this build knows.
+func registry(getenv Getenv) provider.Registry {
+	return provider.Registry{
+		"envsubst": provider.Env{Getenv: getenv},
+		"file":     provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+	}
+}
+
+// resolveSecrets reads every spec the flags name and resolves them all, or
+// none: the first problem is the answer.
+func resolveSecrets(ctx context.Context, o *SecretOptions, getenv Getenv) ([]provider.Secret, error) {
+	var specs []secretref.Spec
+	for _, s := range o.Specs {
+		spec, err := secretref.ParseSpec(s)
+		if err != nil {
+			return nil, usageError("--secret: %v", err)
+		}
+		specs = append(specs, spec)
+	}
+	for _, path := range o.Files {
+		fileSpecs, err := readSpecsFile(path)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		specs = append(specs, fileSpecs...)
+	}
+	secrets, err := registry(getenv).Resolve(ctx, specs)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	for _, name := range o.KnownEnv {
+		v := getenv(name)
+		if v == "" {
+			return nil, usageError("--known-env %s: the variable is not set", name)
+		}
+		secrets = append(secrets, provider.Secret{Name: name, Value: v})
+	}
+	return secrets, nil
+}
+
+func readSpecsFile(path string) ([]secretref.Spec, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--secrets-file %q: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	var specs []secretref.Spec
+	s := bufio.NewScanner(f)
+	for n := 1; s.Scan(); n++ {
+		line := strings.TrimSpace(s.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		spec, err := secretref.ParseSpec(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		specs = append(specs, spec)
+	}
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("--secrets-file %q: %w", path, err)
+	}
+	return specs, nil
+}
+
+// loadMatcher resolves the secrets the flags name and builds a matcher for
+// their forms; nil when no secret was named. Secrets too short to match are
+// warned about by name.
+func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, warn func(error)) (*known.Matcher, error) {
+	if o.empty() {
+		return nil, nil
+	}
+	resolved, err := resolveSecrets(ctx, o, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return matcherFor(resolved, o.MinLength, warn), nil
+}
+
+// matcherFor builds a matcher for the forms of resolved secrets.
+func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *known.Matcher {
+	secrets := make([]known.Secret, len(resolved))
+	for i, s := range resolved {
+		secrets[i] = known.Secret{Name: s.Name, Value: s.Value}
+	}
+	forms, short := known.Forms(secrets, minLength)
+	for _, i := range short {
+		warn(fmt.Errorf("secret %s is shorter than %d bytes: it is not matched (see --min-length)", secrets[i].Name, minLength))
+	}
+	return known.New(secrets, forms)
+}
+
+// loadKnown is loadMatcher as a scan detector.
+func loadKnown(ctx context.Context, o *SecretOptions, _ IO, getenv Getenv, warn func(error)) (*known.Detector, error) {
+	m, err := loadMatcher(ctx, o, getenv, warn)
+	if m == nil || err != nil {
+		return nil, err
+	}
+	return known.NewDetector(m), nil
+}
+
+// unwrapPath drops an *os.PathError's wrapper where the message names the
+// path already.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,67 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/secretgate/secretgate/scanner"
+)
+
+const (
+	bold  = "\x1b[1m"
+	red   = "\x1b[31m"
+	dim   = "\x1b[2m"
+	reset = "\x1b[0m"
+)
+
+// Text writes one block per finding, for people reading a terminal or log.
+func Text(w io.Writer, r *Report, color bool) error {
+	bw := bufio.NewWriter(w)
+	paint := func(style, s string) string {
+		if !color {
+			return s
+		}
+		return style + s + reset
+	}
+	for _, f := range r.Findings {
+		fmt.Fprintf(bw, "%s %s\n", paint(bold+red, "Finding:"), f.Redacted)
+		rule := f.Rule
+		if f.Description != "" {
+			rule += " (" + f.Description + ")"
+		}
+		fmt.Fprintf(bw, "Rule:        %s\n", rule)
+		if f.Encoding != "" {
+			fmt.Fprintf(bw, "Encoding:    %s\n", f.Encoding)
+		}
+		fmt.Fprintf(bw, "Location:    %s\n", paint(bold, Where(f)))
+		if f.Layer != "" {
+			layer := f.Layer
+			if f.Deleted {
+				layer += " (deleted in a later layer)"
+			}
+			fmt.Fprintf(bw, "Layer:       %s\n", layer)
+		}
+		fmt.Fprintf(bw, "Fingerprint: %s\n\n", paint(dim, f.Fingerprint))
+	}
+	return bw.Flush()
+}
+
+// Where renders a finding's location as path:line:column (or path@offset
+// for binary content), with the path joined to its target so that it can
+// be opened from where the scan ran.
+func Where(f scanner.Finding) string {
+	s := f.Path
+	if t := f.Target; t != "" && t != "." && t != "-" && !strings.HasPrefix(s, t) {
+		s = path.Join(t, s)
+	}
+	switch {
+	case f.Line > 0:
+		s += fmt.Sprintf(":%d:%d", f.Line, f.Column)
+	case f.Offset > 0:
+		s += fmt.Sprintf("@%d", f.Offset)
+	}
+	return s
+}

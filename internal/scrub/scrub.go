@@ -1,0 +1,124 @@
+// Package scrub masks known secrets in a stream as it is written, in every
+// form scanner/known derives, however the stream is cut into writes.
+package scrub
+
+import (
+	"io"
+	"sync"
+
+	"github.com/secretgate/secretgate/scanner/known"
+)
+
+// DefaultMask replaces each masked run.
+const DefaultMask = "***"
+
+// Writer is an io.WriteCloser that writes to an underlying writer what is
+// written to it, with every run of secret forms replaced by a mask.
+//
+// Bytes that cannot begin a secret are passed on at once; only a tail that
+// may still become one is held back, so interactive output and progress
+// lines appear without delay. Like bufio.Writer, the first error sticks,
+// and Close flushes what is held. Memory stays within the longest form plus
+// one write.
+type Writer struct {
+	m    *known.Matcher
+	w    io.Writer
+	mask []byte
+
+	mu     sync.Mutex
+	buf    []byte
+	out    []byte
+	err    error
+	counts []int // masked runs per secret
+	closed bool
+}
+
+var _ io.WriteCloser = (*Writer)(nil)
+
+// New returns a Writer that masks m's forms on their way to w. An empty
+// mask means DefaultMask.
+func New(w io.Writer, m *known.Matcher, mask string) *Writer {
+	if mask == "" {
+		mask = DefaultMask
+	}
+	return &Writer{m: m, w: w, mask: []byte(mask), counts: make([]int, len(m.Secrets()))}
+}
+
+// Write implements io.Writer. It reports len(p) unless an earlier or the
+// underlying write failed.
+func (s *Writer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return 0, s.err
+	}
+	if s.closed {
+		return 0, io.ErrClosedPipe
+	}
+	s.buf = append(s.buf, p...)
+	s.flush(false)
+	if s.err != nil {
+		return 0, s.err
+	}
+	return len(p), nil
+}
+
+// Close writes what is held back and closes nothing else.
+func (s *Writer) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.err
+	}
+	s.closed = true
+	if s.err == nil {
+		s.flush(true)
+	}
+	return s.err
+}
+
+// Counts returns how many runs of each secret were masked, by the index of
+// the secret in the matcher.
+func (s *Writer) Counts() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.counts...)
+}
+
+// flush writes out the part of buf that no future byte can change.
+func (s *Writer) flush(final bool) {
+	var ms []known.Match
+	s.m.FindAll(s.buf, func(m known.Match) { ms = append(ms, m) })
+	runs := known.Unite(ms, true)
+	cut := len(s.buf)
+	if !final {
+		cut = s.m.Hold(s.buf)
+		// A run that reaches the held tail may still grow, or meet the next
+		// one: hold it whole.
+		for _, r := range runs {
+			if r.Start < cut && r.End >= cut {
+				cut = r.Start
+				break
+			}
+		}
+	}
+	s.out = s.out[:0]
+	at := 0
+	for _, r := range runs {
+		if r.Start >= cut {
+			break
+		}
+		s.out = append(s.out, s.buf[at:r.Start]...)
+		s.out = append(s.out, s.mask...)
+		s.counts[s.m.Forms()[r.Best.Form].Secret]++
+		at = r.End
+	}
+	s.out = append(s.out, s.buf[at:cut]...)
+	if len(s.out) > 0 {
+		if _, err := s.w.Write(s.out); err != nil {
+			s.err = err
+			return
+		}
+	}
+	s.buf = s.buf[:copy(s.buf, s.buf[cut:])]
+}
