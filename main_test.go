@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/secretgate/secretgate/internal/cli"
+	"github.com/secretgate/secretgate/internal/fixture"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"secretgate": func() {
+			stdio := cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
+			os.Exit(cli.Main(context.Background(), os.Args[1:], stdio, os.Getenv))
+		},
+	})
+}
+
+// TestScript runs the end-to-end scripts in testdata/script. Token-shaped
+// values come from internal/fixture as environment variables; `expand IN
+// OUT` writes IN with $VARS replaced, to plant them in files.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			for k, v := range fixture.Env() {
+				env.Setenv(k, v)
+			}
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: expand IN OUT")
+				}
+				in := ts.ReadFile(args[0])
+				out := os.Expand(in, ts.Getenv)
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out), 0o644))
+			},
+			// exits N CMD [ARG]...: run CMD, expect exit status N; its
+			// output is kept for stdout and stderr checks.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits N CMD [ARG]...")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				got := 0
+				if err := ts.Exec(args[1], args[2:]...); err != nil {
+					var ee *exec.ExitError
+					if !errors.As(err, &ee) {
+						ts.Fatalf("%s: %v", args[1], err)
+					}
+					got = ee.ExitCode()
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
+			// nosecret FILE VAR...: FILE must not hold the value of any VAR.
+			"nosecret": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: nosecret FILE VAR...")
+				}
+				data := ts.ReadFile(args[0])
+				for _, name := range args[1:] {
+					v := ts.Getenv(name)
+					if v == "" {
+						ts.Fatalf("%s is not set", name)
+					}
+					if strings.Contains(data, v) {
+						ts.Fatalf("%s holds the value of %s", args[0], name)
+					}
+				}
+			},
+		},
+	})
+}
