@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
-	"sort"
 )
 
 // Matcher finds every form of a set of secrets.
@@ -24,8 +23,9 @@ type Matcher struct {
 	secrets []Secret
 	forms   []Form
 	groups  []*group
-	sorted  []int    // form indexes, sorted by text: for prefix queries
-	prefix  []uint64 // bitset of hashes of every form's prefixes of length 1..8
+	sorted  [][]byte            // form texts, sorted: for prefix queries
+	short   map[uint64]struct{} // every proper prefix of up to 7 bytes, exactly
+	prefix  []uint64            // bitset of hashes of every form's 8-byte prefix
 	pbits   uint
 	maxLen  int
 }
@@ -67,20 +67,27 @@ func New(secrets []Secret, forms []Form) *Matcher {
 	if len(short) > 0 {
 		m.groups = append(m.groups, m.newGroup(short, 4))
 	}
-	m.sorted = make([]int, len(forms))
-	for i := range m.sorted {
-		m.sorted[i] = i
+	m.sorted = make([][]byte, len(forms))
+	for i, f := range forms {
+		m.sorted[i] = f.Text
 	}
-	slices.SortFunc(m.sorted, func(a, b int) int { return bytes.Compare(forms[a].Text, forms[b].Text) })
+	slices.SortFunc(m.sorted, bytes.Compare)
+	m.short = make(map[uint64]struct{}, len(forms)*7)
 	m.pbits = bitsFor(len(forms) * 8)
 	m.prefix = make([]uint64, 1<<m.pbits/64)
 	for _, f := range forms {
-		for n := 1; n <= min(8, len(f.Text)); n++ {
-			setBit(m.prefix, hashPrefix(f.Text[:n], m.pbits))
+		for n := 1; n <= min(7, len(f.Text)-1); n++ {
+			m.short[shortKey(f.Text[:n])] = struct{}{}
+		}
+		if len(f.Text) >= 8 {
+			setBit(m.prefix, hashPrefix(f.Text[:8], m.pbits))
 		}
 	}
 	return m
 }
+
+// shortKey packs a prefix of up to 7 bytes and its length into one key.
+func shortKey(p []byte) uint64 { return load(p, len(p)) | uint64(len(p))<<56 }
 
 func (m *Matcher) newGroup(idx []int, k int) *group {
 	minLen := len(m.forms[idx[0]].Text)
@@ -88,7 +95,8 @@ func (m *Matcher) newGroup(idx []int, k int) *group {
 		minLen = min(minLen, len(m.forms[i].Text))
 	}
 	k = min(k, minLen)
-	g := &group{k: k, stride: minLen - k + 1, table: map[uint64][]entry{}}
+	g := &group{k: k, stride: minLen - k + 1}
+	g.table = make(map[uint64][]entry, len(idx)*g.stride)
 	n := 0
 	for _, i := range idx {
 		t := m.forms[i].Text
@@ -206,21 +214,19 @@ func (m *Matcher) Hold(data []byte) int {
 
 // isPrefix reports whether s is a proper prefix of some form.
 func (m *Matcher) isPrefix(s []byte) bool {
-	if !hasBit(m.prefix, hashPrefix(s[:min(8, len(s))], m.pbits)) {
+	if len(s) < 8 {
+		_, ok := m.short[shortKey(s)]
+		return ok
+	}
+	if !hasBit(m.prefix, hashPrefix(s[:8], m.pbits)) {
 		return false
 	}
-	i := sort.Search(len(m.sorted), func(i int) bool {
-		return bytes.Compare(m.forms[m.sorted[i]].Text, s) >= 0
-	})
-	if i == len(m.sorted) {
-		return false
-	}
-	t := m.forms[m.sorted[i]].Text
-	if bytes.Equal(t, s) {
+	i, found := slices.BinarySearchFunc(m.sorted, s, bytes.Compare)
+	if found {
 		// s is a whole form; a longer one may still start with it.
-		return i+1 < len(m.sorted) && bytes.HasPrefix(m.forms[m.sorted[i+1]].Text, s)
+		i++
 	}
-	return bytes.HasPrefix(t, s)
+	return i < len(m.sorted) && len(m.sorted[i]) > len(s) && bytes.HasPrefix(m.sorted[i], s)
 }
 
 // Unite merges overlapping matches (and adjacent ones too, with adjacent)

@@ -1,0 +1,181 @@
+package known
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestFormsCoverEveryEncoding(t *testing.T) {
+	v := "pa55 w0rd/with'odd&<chars>\"x"
+	forms, short := Forms([]Secret{{"P", v}}, 6)
+	if len(short) != 0 {
+		t.Fatalf("Forms short = %v, want none", short)
+	}
+	has := map[string]bool{}
+	for _, f := range forms {
+		has[string(f.Text)] = true
+	}
+	for _, want := range []struct{ name, text string }{
+		{"raw", v},
+		{"base64", base64.StdEncoding.EncodeToString([]byte(v))},
+		{"base64url", base64.URLEncoding.EncodeToString([]byte(v))},
+		{"base64 with newline", base64.StdEncoding.EncodeToString([]byte(v + "\n"))},
+		{"hex", hex.EncodeToString([]byte(v))},
+		{"HEX", strings.ToUpper(hex.EncodeToString([]byte(v)))},
+		{"query", url.QueryEscape(v)},
+		{"path", url.PathEscape(v)},
+		{"json", `pa55 w0rd/with'odd&<chars>\"x`},
+		{"xml", "pa55 w0rd/with&#39;odd&amp;&lt;chars&gt;&#34;x"},
+		{"shell", `pa55 w0rd/with'\''odd&<chars>"x`},
+		{"go", `pa55 w0rd/with'odd&<chars>\"x`},
+	} {
+		if !has[want.text] {
+			t.Errorf("Forms(%q) lacks the %s form %q", v, want.name, want.text)
+		}
+	}
+}
+
+func TestFormsFindValueInsideLongerBase64(t *testing.T) {
+	v := "S3cr3t-Passw0rd"
+	forms, _ := Forms([]Secret{{"P", v}}, 6)
+	m := New([]Secret{{"P", v}}, forms)
+	for _, prefix := range []string{"", "u", "us", "user:", "administrator:"} {
+		for _, suffix := range []string{"", "@host", "\n", "xy"} {
+			for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding} {
+				text := enc.EncodeToString([]byte(prefix + v + suffix))
+				found := false
+				m.FindAll([]byte(text), func(Match) { found = true })
+				if !found {
+					t.Errorf("no form of the value found in base64(%q+value+%q) = %q", prefix, suffix, text)
+				}
+			}
+		}
+	}
+}
+
+func TestFormsMultiline(t *testing.T) {
+	v := "-----BEGIN TEST KEY-----\nAAAAbbbbCCCCdddd\nEEEEffff\n-----END TEST KEY-----\n"
+	forms, _ := Forms([]Secret{{"K", v}}, 6)
+	m := New([]Secret{{"K", v}}, forms)
+	for _, text := range []string{
+		"  AAAAbbbbCCCCdddd  ",
+		strings.ReplaceAll(strings.TrimSpace(v), "\n", " "),
+		strings.ReplaceAll(strings.TrimSpace(v), "\n", "\r\n"),
+		strings.ReplaceAll(strings.TrimSpace(v), "\n", `\n`),
+	} {
+		found := false
+		m.FindAll([]byte(text), func(Match) { found = true })
+		if !found {
+			t.Errorf("multi-line value not found in %q", text)
+		}
+	}
+}
+
+func TestFormsShort(t *testing.T) {
+	forms, short := Forms([]Secret{{"A", "abc"}, {"B", "abcdefgh"}}, 6)
+	if len(short) != 1 || short[0] != 0 {
+		t.Errorf("Forms short = %v, want [0]", short)
+	}
+	for _, f := range forms {
+		if len(f.Text) < 6 {
+			t.Errorf("form %q shorter than the minimum", f.Text)
+		}
+	}
+}
+
+func TestMatcherOverlapsAndRepeats(t *testing.T) {
+	tests := []struct {
+		secrets []string
+		input   string
+		want    []string // the text of each run, united
+	}{
+		{[]string{"aaaaab"}, "xaaaaaaab", []string{"aaaaab"}},
+		{[]string{"abcabcX"}, "abcabcabcX!", []string{"abcabcX"}},
+		{[]string{"secret1", "cret1-more"}, "[secret1-more]", []string{"secret1-more"}},
+		{[]string{"secret1"}, "secret1secret1", []string{"secret1secret1"}},
+		{[]string{"long-secret-value-1234"}, "a long-secret-value-1234 b long-secret-value-1234", []string{"long-secret-value-1234", "long-secret-value-1234"}},
+	}
+	for _, tt := range tests {
+		var secrets []Secret
+		for _, s := range tt.secrets {
+			secrets = append(secrets, Secret{s, s})
+		}
+		forms, _ := Forms(secrets, 6)
+		m := New(secrets, forms)
+		var ms []Match
+		m.FindAll([]byte(tt.input), func(x Match) { ms = append(ms, x) })
+		var got []string
+		for _, r := range Unite(ms, true) {
+			got = append(got, tt.input[r.Start:r.End])
+		}
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("runs of %q in %q = %q, want %q", tt.secrets, tt.input, got, tt.want)
+		}
+	}
+}
+
+func TestHold(t *testing.T) {
+	v := "abcdefghij"
+	forms, _ := Forms([]Secret{{"V", v}}, 6)
+	m := New([]Secret{{"V", v}}, forms)
+	for _, tt := range []struct {
+		data string
+		want int
+	}{
+		{"xxxx", 4},
+		{"xxabc", 2},
+		{"xxabcdefghi", 2},
+		{"xxabcdefghij", 12}, // complete: nothing longer starts with it
+		{"xxa", 2},
+		{"", 0},
+	} {
+		if got := m.Hold([]byte(tt.data)); got != tt.want {
+			t.Errorf("Hold(%q) = %d, want %d", tt.data, got, tt.want)
+		}
+	}
+}
+
+// naiveRuns is the reference the matcher is checked against: every
+// occurrence of every form, by plain search.
+func naiveRuns(forms []Form, data []byte) []Run {
+	var ms []Match
+	for i, f := range forms {
+		for off := 0; ; {
+			j := bytes.Index(data[off:], f.Text)
+			if j < 0 {
+				break
+			}
+			ms = append(ms, Match{Form: i, Start: off + j, End: off + j + len(f.Text)})
+			off += j + 1
+		}
+	}
+	return Unite(ms, true)
+}
+
+func TestMatcherEqualsNaiveSearch(t *testing.T) {
+	secrets := []Secret{{"A", "tok3n-Alpha-000111"}, {"B", "s3cr3t"}, {"C", "zz:top/secret"}}
+	forms, _ := Forms(secrets, 6)
+	m := New(secrets, forms)
+	var b strings.Builder
+	for i := range 200 {
+		b.WriteString("line ")
+		b.WriteString(string(forms[i%len(forms)].Text))
+		b.WriteString(strings.Repeat("x", i%7))
+	}
+	data := []byte(b.String())
+	var ms []Match
+	m.FindAll(data, func(x Match) { ms = append(ms, x) })
+	got, want := Unite(ms, true), naiveRuns(forms, data)
+	if len(got) != len(want) {
+		t.Fatalf("FindAll gave %d runs, naive search %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Start != want[i].Start || got[i].End != want[i].End {
+			t.Errorf("run %d = [%d,%d), want [%d,%d)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
+		}
+	}
+}
