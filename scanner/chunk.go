@@ -26,6 +26,8 @@ type Chunk struct {
 	Offset int64
 	// Line is the 1-based line number of Data[0].
 	Line int
+	// LineOffset is how many bytes of Data[0]'s line come before it.
+	LineOffset int
 	// First is true for the first chunk of a content (and only there).
 	First bool
 	// Last is true when Data reaches the end of the stream.
@@ -85,7 +87,11 @@ func (c *Chunk) LineEnd(i int) int {
 // Position returns the 1-based line and column of off within the stream.
 func (c *Chunk) Position(off int) (line, column int) {
 	i := c.LineIndex(off)
-	return c.Line + i, off - c.LineStart(i) + 1
+	column = off - c.LineStart(i) + 1
+	if i == 0 {
+		column += c.LineOffset
+	}
+	return c.Line + i, column
 }
 
 // reset prepares c for reuse with new data.

@@ -246,6 +246,11 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, r i
 		}
 		keep := max(0, chunk.End-s.overlap)
 		chunk.Line += bytes.Count(data[:keep], []byte{'\n'})
+		if nl := bytes.LastIndexByte(data[:keep], '\n'); nl >= 0 {
+			chunk.LineOffset = keep - nl - 1
+		} else {
+			chunk.LineOffset += keep
+		}
 		chunk.Offset += int64(keep)
 		chunk.Start = chunk.End - keep
 		chunk.First = false

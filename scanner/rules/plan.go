@@ -3,6 +3,7 @@ package rules
 import (
 	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // unbounded stands for "no finite bound" in newline counts.
@@ -25,6 +26,31 @@ type plan struct {
 	// whole means the rule runs over the whole chunk once any of its
 	// keywords occurs in it (nothing could be proven).
 	whole bool
+	// follow, when set, is a further necessary condition on a keyword
+	// occurrence: one of a few bytes must come soon after it.
+	follow *follow
+}
+
+// follow says that within reach bytes of a keyword occurrence, one of the
+// bytes in set must occur, for the occurrence to be part of a match. For
+// gitleaks' generic rules that is the assignment operator after the key
+// name: "key" in running text is no candidate.
+type follow struct {
+	reach int
+	set   [256]bool
+}
+
+// ok reports whether data[pos:] meets the condition.
+func (f *follow) ok(data []byte, pos int) bool {
+	if f == nil {
+		return true
+	}
+	for _, b := range data[pos:min(len(data), pos+f.reach+1)] {
+		if f.set[b] {
+			return true
+		}
+	}
+	return false
 }
 
 // newPlan analyses a rule's regex source. keywords are lower case.
@@ -37,29 +63,38 @@ func newPlan(expr string, keywords []string) plan {
 	if total >= unbounded {
 		return plan{whole: true}
 	}
-	before, ok := prove(re, keywords)
+	before, f, ok := prove(re, keywords)
 	if !ok {
 		return plan{whole: true}
 	}
-	return plan{linesBefore: before, linesAfter: total}
+	return plan{linesBefore: before, linesAfter: total, follow: f}
 }
 
 // prove looks for a part of re that every match must pass through and that
 // only matches strings holding a keyword; it returns how many newlines a
 // match can hold up to the end of that part.
-func prove(re *syntax.Regexp, keywords []string) (before int, ok bool) {
+func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool) {
 	for re.Op == syntax.OpCapture {
 		re = re.Sub[0]
 	}
 	if re.Op == syntax.OpAlternate {
+		union := &follow{}
 		for _, alt := range re.Sub {
-			b, ok := prove(alt, keywords)
+			b, af, ok := prove(alt, keywords)
 			if !ok {
-				return 0, false
+				return 0, nil, false
 			}
 			before = max(before, b)
+			if union != nil && af != nil {
+				union.reach = max(union.reach, af.reach)
+				for i, in := range af.set {
+					union.set[i] = union.set[i] || in
+				}
+			} else {
+				union = nil
+			}
 		}
-		return before, true
+		return before, union, true
 	}
 	parts := flatten(re, nil)
 	for i, part := range parts {
@@ -74,20 +109,191 @@ func prove(re *syntax.Regexp, keywords []string) (before int, ok bool) {
 			set = product(set, next)
 			nl += newlines(parts[j])
 			if allContainKeyword(set, keywords) {
-				return nl, true
+				return nl, followOf(set, parts[j+1:]), true
 			}
 		}
 		if part.Op == syntax.OpAlternate {
-			if b, ok := prove(part, keywords); ok {
-				return before + b, true
+			if b, _, ok := prove(part, keywords); ok {
+				return before + b, nil, true
 			}
 		}
 		before += newlines(part)
 		if before >= unbounded {
-			return 0, false
+			return 0, nil, false
 		}
 	}
-	return 0, false
+	return 0, nil, false
+}
+
+// followOf finds the first part after a keyword literal that must match
+// something, past parts of bounded length that may match nothing, and
+// returns the bytes it can start with as a follow; nil when there is none
+// to be had.
+func followOf(literal []string, rest []*syntax.Regexp) *follow {
+	reach := 0
+	for _, s := range literal {
+		reach = max(reach, len(s))
+	}
+	for _, part := range rest {
+		if canEmpty(part) {
+			n := maxBytes(part)
+			if n >= unbounded {
+				return nil
+			}
+			reach += n
+			continue
+		}
+		f := &follow{reach: reach}
+		if !firstBytes(part, &f.set) {
+			return nil
+		}
+		return f
+	}
+	return nil
+}
+
+// maxBytes bounds the length in bytes of a match of re.
+func maxBytes(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		n := 0
+		for _, r := range re.Rune {
+			n += utf8.RuneLen(r)
+			if re.Flags&syntax.FoldCase != 0 {
+				n += 3 // a fold may be longer (K, the Kelvin sign, for k)
+			}
+		}
+		return n
+	case syntax.OpCharClass:
+		if len(re.Rune) > 0 && re.Rune[len(re.Rune)-1] < utf8.RuneSelf {
+			return 1
+		}
+		return utf8.UTFMax
+	case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return utf8.UTFMax
+	case syntax.OpCapture, syntax.OpQuest:
+		return maxBytes(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, sub := range re.Sub {
+			n = min(n+maxBytes(sub), unbounded)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := 0
+		for _, sub := range re.Sub {
+			n = max(n, maxBytes(sub))
+		}
+		return n
+	case syntax.OpStar, syntax.OpPlus:
+		return unbounded
+	case syntax.OpRepeat:
+		if re.Max < 0 {
+			return unbounded
+		}
+		return min(re.Max*maxBytes(re.Sub[0]), unbounded)
+	}
+	return 0
+}
+
+// canEmpty reports whether re can match the empty string.
+func canEmpty(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune) == 0
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return false
+	case syntax.OpCapture, syntax.OpPlus:
+		return canEmpty(re.Sub[0])
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if !canEmpty(sub) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if canEmpty(sub) {
+				return true
+			}
+		}
+		return false
+	case syntax.OpRepeat:
+		return re.Min == 0 || canEmpty(re.Sub[0])
+	}
+	return true // star, quest, empty match and zero-width assertions
+}
+
+// firstBytes adds to set every byte a non-empty match of re can start
+// with; false when that is not a small set of ASCII bytes.
+func firstBytes(re *syntax.Regexp, set *[256]bool) bool {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if len(re.Rune) == 0 || re.Rune[0] >= utf8.RuneSelf {
+			return false
+		}
+		r := re.Rune[0]
+		if re.Flags&syntax.FoldCase != 0 {
+			lower := r | 0x20
+			if lower == 'k' || lower == 's' {
+				return false // these fold to non-ASCII runes too
+			}
+			if 'a' <= lower && lower <= 'z' {
+				set[lower], set[lower-0x20] = true, true
+				return true
+			}
+		}
+		set[r] = true
+		return true
+	case syntax.OpCharClass:
+		for i := 0; i+1 < len(re.Rune); i += 2 {
+			if re.Rune[i+1] >= utf8.RuneSelf {
+				return false
+			}
+			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+				set[r] = true
+			}
+		}
+		return true
+	case syntax.OpCapture, syntax.OpPlus:
+		return firstBytes(re.Sub[0], set)
+	case syntax.OpRepeat:
+		return re.Min > 0 && firstBytes(re.Sub[0], set)
+	case syntax.OpAlternate:
+		for _, sub := range re.Sub {
+			if !firstBytes(sub, set) {
+				return false
+			}
+		}
+		return true
+	case syntax.OpConcat:
+		for _, sub := range re.Sub {
+			if canEmpty(sub) {
+				if sub.Op == syntax.OpEmptyMatch || isAssertion(sub) {
+					continue
+				}
+				if !firstBytes(sub, set) {
+					return false
+				}
+				continue
+			}
+			return firstBytes(sub, set)
+		}
+		return false
+	case syntax.OpQuest, syntax.OpStar:
+		return firstBytes(re.Sub[0], set)
+	}
+	return false
+}
+
+func isAssertion(re *syntax.Regexp) bool {
+	switch re.Op {
+	case syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText,
+		syntax.OpWordBoundary, syntax.OpNoWordBoundary:
+		return true
+	}
+	return false
 }
 
 func product(a, b []string) []string {

@@ -42,8 +42,15 @@ func (r *Rules) windows(c *scanner.Chunk) [][]window {
 	lowerBytes(lower, lower)
 	cursor := lineCursor{c: c}
 	r.keywords.Walk(lower, func(end, n, k int64) bool {
-		line := cursor.line(int(end - n + 1))
+		pos := int(end - n + 1)
+		line := -1
 		for _, i := range r.byKeyword[k] {
+			if !r.rules[i].plan.follow.ok(c.Data, pos) {
+				continue
+			}
+			if line < 0 {
+				line = cursor.line(pos)
+			}
 			add(i, line)
 		}
 		return true

@@ -1,0 +1,115 @@
+// Package bench holds the side-by-side checks against peer tools: the
+// parity test here, and run.sh for timings (see docs/PERFORMANCE.md).
+package bench
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestParityWithGitleaks builds the gitleaks CLI from the module in go.mod
+// and secretgate from this checkout, scans $(go env GOROOT)/src (real code
+// nobody here wrote, with real test keys in it) with both, and requires the
+// same set of (rule, path, line).
+func TestParityWithGitleaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries and scans 88 MB: not in -short mode")
+	}
+	corpus := filepath.Join(runtime.GOROOT(), "src")
+	if _, err := os.Stat(corpus); err != nil {
+		t.Skipf("no Go source tree at %s: %v", corpus, err)
+	}
+	dir := t.TempDir()
+	gitleaks := filepath.Join(dir, "gitleaks")
+	secretgate := filepath.Join(dir, "secretgate")
+	build(t, "-tags", "gore2regex", "-o", gitleaks, "github.com/zricethezav/gitleaks/v8")
+	build(t, "-o", secretgate, "github.com/secretgate/secretgate")
+
+	report := filepath.Join(dir, "gitleaks.json")
+	run(t, gitleaks, "dir", corpus, "--no-banner", "--log-level", "error", "--exit-code", "0",
+		"--report-format", "json", "--report-path", report)
+	var theirs []struct {
+		RuleID    string
+		File      string
+		StartLine int
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &theirs); err != nil {
+		t.Fatalf("gitleaks report: %v", err)
+	}
+	want := map[string]bool{}
+	for _, f := range theirs {
+		rel, err := filepath.Rel(corpus, f.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[key(f.RuleID, filepath.ToSlash(rel), f.StartLine)] = true
+	}
+
+	cmd := exec.Command(secretgate, "scan", "--quiet", "--format", "json", corpus)
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+		t.Fatalf("secretgate scan: %v\n%s", err, out)
+	}
+	var ours struct {
+		Findings []struct {
+			Rule, Path string
+			Line       int
+		}
+	}
+	if err := json.Unmarshal(out, &ours); err != nil {
+		t.Fatalf("secretgate output: %v", err)
+	}
+	got := map[string]bool{}
+	for _, f := range ours.Findings {
+		got[key(f.Rule, f.Path, f.Line)] = true
+	}
+	if len(want) == 0 {
+		t.Fatal("gitleaks found nothing: the corpus is not what this test expects")
+	}
+	t.Logf("gitleaks: %d findings, secretgate: %d", len(want), len(got))
+	if missing, extra := diff(want, got), diff(got, want); len(missing)+len(extra) > 0 {
+		t.Errorf("findings differ from gitleaks'\nonly gitleaks: %v\nonly secretgate: %v", missing, extra)
+	}
+}
+
+func key(rule, path string, line int) string {
+	return rule + " " + path + ":" + strconv.Itoa(line)
+}
+
+func diff(a, b map[string]bool) []string {
+	var out []string
+	for k := range a {
+		if !b[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func build(t *testing.T, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", append([]string{"build"}, args...)...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+func run(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, out)
+	}
+}

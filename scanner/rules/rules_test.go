@@ -1,0 +1,198 @@
+package rules
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/zricethezav/gitleaks/v8/detect"
+
+	"github.com/secretgate/secretgate/internal/fixture"
+	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/fs"
+)
+
+func defaultRules(t testing.TB) *Rules {
+	t.Helper()
+	cfg, err := Default()
+	if err != nil {
+		t.Fatalf("Default: %v", err)
+	}
+	return New(context.Background(), cfg, Options{})
+}
+
+func scan(t testing.TB, r *Rules, text string, chunk int) []scanner.Finding {
+	t.Helper()
+	res, err := scanner.Scan(context.Background(),
+		[]scanner.Source{fs.Reader{Label: "-", R: strings.NewReader(text)}},
+		[]scanner.Detector{r}, scanner.Options{ChunkSize: chunk})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return res.Findings
+}
+
+func keys(fs []scanner.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, fmt.Sprintf("%s:%d:%d", f.Rule, f.Line, f.Column))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// corpus is text with planted tokens in the shapes that exercise the
+// windows: several per line, split over lines, base64 and percent encoded,
+// next to generic assignments, and one marked gitleaks:allow.
+func corpus() string {
+	pat, aws := fixture.GitHubPAT(11), fixture.AWSAccessKeyID(12)
+	var b strings.Builder
+	for i := range 300 {
+		fmt.Fprintf(&b, "// filler line %d with key words like token and api and auth\n", i)
+		switch i % 50 {
+		case 3:
+			fmt.Fprintf(&b, "export GITHUB_TOKEN=%s\n", pat)
+		case 9:
+			fmt.Fprintf(&b, "aws_access_key_id = %s\naws_secret = %q\n", aws, fixture.Password(uint64(i), 40))
+		case 17:
+			fmt.Fprintf(&b, "b64: %s\n", b64(pat))
+		case 23:
+			fmt.Fprintf(&b, "password =\n  \"%s\"\n", fixture.Password(uint64(i), 32))
+		case 31:
+			fmt.Fprintf(&b, "ok := %q // gitleaks:allow\n", pat)
+		case 37:
+			fmt.Fprintf(&b, "url: https://example.com/?token=%s%%3D\n", fixture.Password(uint64(i), 20))
+		}
+	}
+	return b.String()
+}
+
+func b64(s string) string {
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	var out strings.Builder
+	for i := 0; i < len(s); i += 3 {
+		var n uint32
+		k := min(3, len(s)-i)
+		for j := 0; j < 3; j++ {
+			n <<= 8
+			if j < k {
+				n |= uint32(s[i+j])
+			}
+		}
+		for j := 0; j < 4; j++ {
+			if j <= k {
+				out.WriteByte(enc[n>>(18-6*j)&63])
+			} else {
+				out.WriteByte('=')
+			}
+		}
+	}
+	return out.String()
+}
+
+// TestSameAsGitleaksDetector checks the windowed detector against gitleaks'
+// own detector run over the whole text, as the gitleaks CLI does.
+func TestSameAsGitleaksDetector(t *testing.T) {
+	text := corpus()
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := detect.NewDetector(cfg.cfg)
+	d.MaxDecodeDepth = DecodeDepth
+	var want []string
+	for _, f := range d.DetectString(text) {
+		// A fragment's lines count from 0 unless it says where it starts.
+		want = append(want, fmt.Sprintf("%s:%d", f.RuleID, f.StartLine+1))
+	}
+	sort.Strings(want)
+	var got []string
+	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
+		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
+	}
+	if len(want) < 5 {
+		t.Errorf("gitleaks found only %v: the corpus does not exercise the rules", want)
+	}
+}
+
+// TestChunkBoundaries scans the same text cut into chunks of many sizes:
+// every finding is found once, wherever the cut falls.
+func TestChunkBoundaries(t *testing.T) {
+	r := defaultRules(t)
+	text := corpus()
+	want := keys(scan(t, r, text, 0))
+	for _, size := range []int{17, 100, 333, 1000, 4096} {
+		got := keys(scan(t, r, text, size))
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("chunks of %d: findings = %v\nwant %v", size, got, want)
+		}
+	}
+}
+
+// TestHugeLine scans a line far longer than a chunk, with a token at its
+// end, in bounded memory.
+func TestHugeLine(t *testing.T) {
+	r := defaultRules(t)
+	pat := fixture.GitHubPAT(5)
+	size := int64(hugeLine)
+	src := io.MultiReader(io.LimitReader(repeat('a'), size), strings.NewReader(" tok="+pat+" "))
+	res, err := scanner.Scan(context.Background(), []scanner.Source{fs.Reader{Label: "-", R: src}},
+		[]scanner.Detector{r}, scanner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 || res.Findings[0].Rule != "github-pat" || res.Findings[0].Line != 1 {
+		t.Fatalf("findings = %+v, want one github-pat on line 1", res.Findings)
+	}
+	if got, want := res.Findings[0].Column, int(size)+6; got != want {
+		t.Errorf("column = %d, want %d", got, want)
+	}
+}
+
+type repeat byte
+
+func (r repeat) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
+}
+
+func TestPlanProvesDefaultRules(t *testing.T) {
+	r := defaultRules(t)
+	whole := 0
+	for _, ru := range r.rules {
+		if ru.plan.whole {
+			whole++
+		}
+	}
+	// Most default rules must get keyword windows; those that cannot be
+	// proven (unbounded newlines, such as private-key) run whole.
+	if whole > len(r.rules)/5 {
+		t.Errorf("%d of %d rules run over whole chunks, want at most a fifth", whole, len(r.rules))
+	}
+	if p := newPlan(`(?i)\b(ghp_[0-9a-z]{36})\b`, []string{"ghp_"}); p.whole || p.linesAfter != 0 {
+		t.Errorf("newPlan(ghp) = %+v, want a one-line window", p)
+	}
+	if p := newPlan(`-----BEGIN[\s\S]*KEY-----`, []string{"-----begin"}); !p.whole {
+		t.Errorf("newPlan(unbounded) = %+v, want whole", p)
+	}
+	if p := newPlan(`[a-z]{10}`, []string{"abc"}); !p.whole {
+		t.Errorf("newPlan(no keyword in the pattern) = %+v, want whole", p)
+	}
+}
+
+func TestRedactionKeepsOnlyTokenPrefix(t *testing.T) {
+	r := defaultRules(t)
+	fs := scan(t, r, "token="+fixture.GitHubPAT(9)+"\n", 0)
+	if len(fs) != 1 || fs[0].Redacted != "ghp_****" {
+		t.Fatalf("findings = %+v, want one redacted as ghp_****", fs)
+	}
+}
