@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,7 +21,11 @@ func TestParityWithGitleaks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds two binaries and scans 88 MB: not in -short mode")
 	}
-	corpus := filepath.Join(runtime.GOROOT(), "src")
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	corpus := filepath.Join(strings.TrimSpace(string(goroot)), "src")
 	if _, err := os.Stat(corpus); err != nil {
 		t.Skipf("no Go source tree at %s: %v", corpus, err)
 	}

@@ -159,7 +159,10 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 			continue
 		}
 		if transport, _, ok := strings.Cut(t, ":"); ok && isImageTransport(transport) {
-			return nil, nil, usageError("scanning %q: container image targets are not supported by this version of secretgate", t)
+			return nil, nil, &exitError{code: ExitError, err: hinted{
+				fmt.Errorf("scanning %q: container image targets are not supported by this version of secretgate", t),
+				"scan an unpacked root filesystem directory instead, or a tarball of it",
+			}}
 		}
 		info, err := os.Stat(t)
 		if err != nil {

@@ -50,7 +50,10 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 		return err
 	}
 	if m == nil {
-		return usageError("no secrets to mask: name them with --secret, --secrets-file or --known-env")
+		return &exitError{code: ExitError, err: hinted{
+			errors.New("no secrets to mask"),
+			"name them with --secret NAME=REF, --secrets-file FILE or --known-env VAR",
+		}}
 	}
 	w := scrub.New(opts.IO.Out, m, opts.Mask)
 	_, copyErr := io.Copy(w, readerOnly{opts.IO.In})

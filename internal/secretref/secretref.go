@@ -37,11 +37,11 @@ func Parse(s string) (Ref, error) {
 	r := Ref{Raw: s}
 	rest, ok := strings.CutPrefix(s, "ref+")
 	if !ok {
-		return r, fmt.Errorf("reference %q: want ref+SCHEME://...", s)
+		return r, fmt.Errorf("reference %q: want ref+SCHEME://PATH", s)
 	}
 	scheme, rest, ok := strings.Cut(rest, "://")
 	if !ok || scheme == "" {
-		return r, fmt.Errorf("reference %q: want ref+SCHEME://...", s)
+		return r, fmt.Errorf("reference %q: want ref+SCHEME://PATH", s)
 	}
 	r.Scheme = scheme
 	if i := strings.IndexByte(rest, '#'); i >= 0 {

@@ -101,7 +101,7 @@ func runDecodes(run, rest []byte) bool {
 }
 
 func hexDecodes(seg []byte) bool {
-	if len(seg)%2 != 0 || bytes.IndexAny(seg, "0123456789") < 0 {
+	if len(seg)%2 != 0 || !bytes.ContainsAny(seg, "0123456789") {
 		return false
 	}
 	for i := 0; i < len(seg); i += 2 {
@@ -113,7 +113,7 @@ func hexDecodes(seg []byte) bool {
 }
 
 func base64Decodes(seg []byte) bool {
-	if bytes.IndexAny(seg, "0123456789+/-_") < 0 {
+	if !bytes.ContainsAny(seg, "0123456789+/-_") {
 		return false
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {

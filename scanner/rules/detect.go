@@ -32,6 +32,7 @@ func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner
 	var hits []hit
 	if c.First {
 		for _, ru := range r.pathRules {
+			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8
 			for _, f := range ru.detector.DetectContext(ctx, detect.Fragment{FilePath: c.FilePath}) {
 				if f.RuleID == ru.id {
 					hits = append(hits, hit{f, ru, -1})
@@ -50,6 +51,7 @@ func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner
 		}
 		seen := map[hitKey]bool{}
 		run := func(d *detect.Detector, start, end int) {
+			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8
 			frag := detect.Fragment{
 				Raw:       string(c.Data[start:end]),
 				FilePath:  c.FilePath,

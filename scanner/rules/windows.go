@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"sort"
-
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 
 	"github.com/secretgate/secretgate/scanner"
@@ -130,12 +128,6 @@ func (r *Rules) decodedLines(c *scanner.Chunk) decoded {
 		}
 	}
 	return out
-}
-
-// has reports whether a decoded group lies within lines [from, to].
-func (d decoded) has(from, to int) bool {
-	i := sort.Search(len(d.groups), func(i int) bool { return d.groups[i].to >= from })
-	return i < len(d.groups) && d.groups[i].from <= to
 }
 
 // text returns lines [from, to] of c as they read after depth rounds of
