@@ -14,9 +14,9 @@ func TestImportBoundaries(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	owners := map[string]string{
-		"github.com/zricethezav/gitleaks/v8":      "github.com/secretgate/secretgate/scanner/rules",
+		"github.com/zricethezav/gitleaks/v8":     "github.com/secretgate/secretgate/scanner/rules",
 		"github.com/google/go-containerregistry": "github.com/secretgate/secretgate/scanner/image",
-		"github.com/wasilibs/go-re2":              "github.com/secretgate/secretgate/scanner/rules",
+		"github.com/wasilibs/go-re2":             "github.com/secretgate/secretgate/scanner/rules",
 	}
 	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
