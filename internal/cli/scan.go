@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,10 @@ type ScanOptions struct {
 	Quiet    bool
 	NoColor  bool
 	Secrets  SecretOptions
+
+	Baseline      string // a previous JSON report: its fingerprints are not reported again
+	WriteBaseline string // write every finding as a baseline and succeed
+	NoAnnotations bool   // no GitHub annotations or job summary inside GitHub Actions
 
 	IO     IO
 	Getenv Getenv
@@ -67,6 +72,9 @@ the scan could not be done or its result cannot be trusted.`,
 	f.IntVar(&opts.ExitCode, "exit-code", ExitFindings, "exit status when there are findings")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no summary on stderr")
 	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
+	f.StringVar(&opts.Baseline, "baseline", "", "a previous JSON report; findings with its fingerprints are not reported")
+	f.StringVar(&opts.WriteBaseline, "write-baseline", "", "write every finding to this file as a baseline and exit 0")
+	f.BoolVar(&opts.NoAnnotations, "no-annotations", false, "inside GitHub Actions, write no annotations and no job summary")
 	addSecretFlags(f, &opts.Secrets)
 	return cmd
 }
@@ -114,32 +122,150 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		detectors = append(detectors, known)
 	}
 
+	ignored, err := loadIgnored(opts, dirs, warn)
+	if err != nil {
+		return err
+	}
+
 	progress := &scanner.Progress{}
 	stop := showProgress(opts, progress)
+	start := time.Now()
 	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress})
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	rep := &report.Report{Findings: res.Findings, Stats: res.Stats}
+	rep := &report.Report{
+		Stats: res.Stats, Targets: opts.Targets, Start: start, End: time.Now(), Version: version,
+		CommitSHA: cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
+	}
+	if opts.WriteBaseline != "" {
+		rep.Findings = res.Findings
+		if err := writeReportFile(reportSpec{"json", opts.WriteBaseline}, rep); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		fmt.Fprintf(opts.IO.Err, "secretgate: wrote %s to the baseline %s\n", plural(len(res.Findings), "finding"), opts.WriteBaseline)
+		return nil
+	}
+	for _, f := range res.Findings {
+		if ignored[f.Fingerprint] {
+			rep.Baselined++
+			continue
+		}
+		rep.Findings = append(rep.Findings, f)
+	}
+	if err := writeOutputs(opts, rep, reports); err != nil {
+		return err
+	}
+	if !opts.Quiet {
+		baselined := ""
+		if rep.Baselined > 0 {
+			baselined = fmt.Sprintf(" (%d more in the baseline or ignore file)", rep.Baselined)
+		}
+		fmt.Fprintf(opts.IO.Err, "secretgate: %s%s in %d files (%s) in %s\n",
+			plural(len(rep.Findings), "finding"), baselined, res.Stats.Files, humanBytes(res.Stats.Bytes),
+			(time.Duration(res.Stats.DurationMS) * time.Millisecond).String())
+	}
+	if len(rep.Findings) > 0 {
+		return &exitError{code: opts.ExitCode}
+	}
+	return nil
+}
+
+// writeOutputs writes the results where they go: stdout in the chosen
+// format (inside a collapsible section in GitLab CI), the report files, and
+// inside GitHub Actions annotations (on stderr, so stdout stays parseable)
+// and the job summary.
+func writeOutputs(opts *ScanOptions, rep *report.Report, reports []reportSpec) error {
 	color := opts.IO.OutTTY && !opts.NoColor && opts.Getenv("NO_COLOR") == ""
+	section := opts.Format == "text" && opts.Getenv("GITLAB_CI") == "true" && len(rep.Findings) > 0
+	if section {
+		fmt.Fprintf(opts.IO.Out, "\x1b[0Ksection_start:%d:secretgate_findings[collapsed=false]\r\x1b[0Ksecretgate: %s\n",
+			time.Now().Unix(), plural(len(rep.Findings), "finding"))
+	}
 	if err := report.Write(opts.IO.Out, opts.Format, rep, report.Options{Color: color}); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing results: %w", err)}
+	}
+	if section {
+		fmt.Fprintf(opts.IO.Out, "\x1b[0Ksection_end:%d:secretgate_findings\r\x1b[0K\n", time.Now().Unix())
 	}
 	for _, r := range reports {
 		if err := writeReportFile(r, rep); err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
 	}
-	if !opts.Quiet {
-		fmt.Fprintf(opts.IO.Err, "secretgate: %s in %d files (%s) in %s\n",
-			plural(len(res.Findings), "finding"), res.Stats.Files, humanBytes(res.Stats.Bytes),
-			(time.Duration(res.Stats.DurationMS) * time.Millisecond).String())
-	}
-	if len(res.Findings) > 0 {
-		return &exitError{code: opts.ExitCode}
+	if opts.Getenv("GITHUB_ACTIONS") == "true" && !opts.NoAnnotations {
+		if err := report.Annotations(opts.IO.Err, rep); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
+			if err := report.WriteSummary(opts.Getenv, rep); err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+		}
 	}
 	return nil
+}
+
+// loadIgnored returns the fingerprints not to report: those of the
+// --baseline report, and those listed in .secretgateignore files (in the
+// working directory and at the top of each directory scanned), one a line
+// with a # comment saying why.
+func loadIgnored(opts *ScanOptions, dirs []string, warn func(error)) (map[string]bool, error) {
+	ignored := map[string]bool{}
+	if opts.Baseline != "" {
+		f, err := os.Open(opts.Baseline)
+		if err != nil {
+			return nil, usageError("--baseline %q: %v", opts.Baseline, unwrapPath(err))
+		}
+		base, err := report.ReadJSON(f)
+		f.Close()
+		if err != nil {
+			return nil, usageError("--baseline %q: not a secretgate JSON report: %v", opts.Baseline, err)
+		}
+		for _, b := range base.Findings {
+			ignored[b.Fingerprint] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, dir := range append([]string{"."}, dirs...) {
+		p := filepath.Clean(filepath.Join(dir, ".secretgateignore"))
+		if seen[p] || !fileExists(p) {
+			continue
+		}
+		seen[p] = true
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, usageError("reading %s: %v", p, unwrapPath(err))
+		}
+		for n, line := range strings.Split(string(data), "\n") {
+			fp, reason, _ := strings.Cut(line, "#")
+			fp = strings.TrimSpace(fp)
+			if fp == "" {
+				continue
+			}
+			if !isFingerprint(fp) {
+				return nil, usageError("%s:%d: %q is not a fingerprint (16 hex digits)", p, n+1, fp)
+			}
+			if strings.TrimSpace(reason) == "" {
+				warn(fmt.Errorf("%s:%d: fingerprint %s has no # reason", p, n+1, fp))
+			}
+			ignored[fp] = true
+		}
+	}
+	return ignored, nil
+}
+
+func isFingerprint(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // scanSources turns targets into sources, checking each exists first so

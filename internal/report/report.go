@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/secretgate/secretgate/scanner"
 )
@@ -21,10 +23,19 @@ type Report struct {
 	Stats    scanner.Stats
 	// Incomplete names targets or members that were not fully scanned.
 	Incomplete []string
+	// Baselined counts findings left out because a baseline or an ignore
+	// file lists their fingerprints.
+	Baselined int
+
+	// Context for the CI formats.
+	Targets    []string // as the user named them
+	Start, End time.Time
+	Version    string // secretgate's version
+	CommitSHA  string // the commit scanned (GitLab's CI_COMMIT_SHA), if known
 }
 
 // Formats lists the formats Write knows, in the order help shows them.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "sarif", "gitlab", "junit"}
 
 // Options changes how reports look.
 type Options struct {
@@ -39,6 +50,12 @@ func Write(w io.Writer, format string, r *Report, opts Options) error {
 		return Text(w, r, opts.Color)
 	case "json":
 		return JSON(w, r)
+	case "sarif":
+		return SARIF(w, r)
+	case "gitlab":
+		return GitLab(w, r)
+	case "junit":
+		return JUnit(w, r)
 	}
 	return fmt.Errorf("unknown report format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -54,12 +71,13 @@ type jsonReport struct {
 
 type jsonStats struct {
 	scanner.Stats
+	Baselined  int      `json:"baselined,omitempty"`
 	Incomplete []string `json:"incomplete,omitempty"`
 }
 
 // JSON writes the stable, versioned findings document.
 func JSON(w io.Writer, r *Report) error {
-	doc := jsonReport{Version: Version, Findings: r.Findings, Stats: jsonStats{r.Stats, r.Incomplete}}
+	doc := jsonReport{Version: Version, Findings: r.Findings, Stats: jsonStats{r.Stats, r.Baselined, r.Incomplete}}
 	if doc.Findings == nil {
 		doc.Findings = []scanner.Finding{}
 	}
@@ -78,4 +96,39 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 		return nil, fmt.Errorf("findings format version %d, want %d", doc.Version, Version)
 	}
 	return &Report{Findings: doc.Findings, Stats: doc.Stats.Stats, Incomplete: doc.Stats.Incomplete}, nil
+}
+
+// Rule is a rule that has findings, for the formats that describe rules.
+type Rule struct {
+	ID, Description string
+}
+
+// Rules returns the rules the findings name, sorted by id.
+func (r *Report) Rules() []Rule {
+	seen := map[string]string{}
+	for _, f := range r.Findings {
+		if _, ok := seen[f.Rule]; !ok {
+			seen[f.Rule] = f.Description
+		}
+	}
+	out := make([]Rule, 0, len(seen))
+	for id, d := range seen {
+		out = append(out, Rule{id, d})
+	}
+	slices.SortFunc(out, func(a, b Rule) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// ArtifactPath returns the path of a finding relative to where the scan
+// ran (the repository root in CI): the target joined to the path when the
+// target is a directory, and the outer file of an archive member or image.
+// member is what follows the first "!", if anything.
+func ArtifactPath(f scanner.Finding) (file, member string) {
+	p := f.Path
+	if t := f.Target; t != "" && t != "." && t != "-" && !strings.HasPrefix(p, t) {
+		p = path.Join(t, p)
+	}
+	file, member, _ = strings.Cut(p, "!")
+	file = strings.TrimPrefix(path.Clean(file), "./")
+	return file, member
 }

@@ -1,0 +1,193 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/secretgate/secretgate/scanner"
+)
+
+// MaxSARIFResults is GitHub code scanning's limit of results in one run;
+// past it the report keeps the first ones and says how many it left out.
+const MaxSARIFResults = 25000
+
+type sarifLog struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool        sarifTool         `json:"tool"`
+	Results     []sarifResult     `json:"results"`
+	Invocations []sarifInvocation `json:"invocations,omitempty"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	InformationURI string      `json:"informationUri"`
+	Version        string      `json:"version,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifText struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown,omitempty"`
+}
+
+type sarifRule struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name"`
+	ShortDescription sarifText      `json:"shortDescription"`
+	FullDescription  sarifText      `json:"fullDescription"`
+	Help             sarifText      `json:"help"`
+	Default          sarifConfig    `json:"defaultConfiguration"`
+	Properties       map[string]any `json:"properties,omitempty"`
+}
+
+type sarifConfig struct {
+	Level string `json:"level"`
+}
+
+type sarifResult struct {
+	RuleID              string            `json:"ruleId"`
+	RuleIndex           int               `json:"ruleIndex"`
+	Level               string            `json:"level"`
+	Message             sarifText         `json:"message"`
+	Locations           []sarifLocation   `json:"locations"`
+	PartialFingerprints map[string]string `json:"partialFingerprints"`
+}
+
+type sarifLocation struct {
+	Physical sarifPhysical          `json:"physicalLocation"`
+	Logical  []sarifLogicalLocation `json:"logicalLocations,omitempty"`
+}
+
+type sarifPhysical struct {
+	Artifact sarifArtifactLoc `json:"artifactLocation"`
+	Region   *sarifRegion     `json:"region,omitempty"`
+}
+
+type sarifArtifactLoc struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine,omitempty"`
+	StartColumn int `json:"startColumn,omitempty"`
+	ByteOffset  int `json:"byteOffset,omitempty"`
+}
+
+type sarifLogicalLocation struct {
+	FullyQualifiedName string `json:"fullyQualifiedName"`
+	Kind               string `json:"kind"`
+}
+
+type sarifInvocation struct {
+	ExecutionSuccessful bool                `json:"executionSuccessful"`
+	Notifications       []sarifNotification `json:"toolExecutionNotifications,omitempty"`
+}
+
+type sarifNotification struct {
+	Level   string    `json:"level"`
+	Message sarifText `json:"message"`
+}
+
+// SARIF writes a SARIF 2.1.0 log with one run, as GitHub code scanning
+// reads it. Artifact URIs are relative to %SRCROOT% (where the scan ran);
+// a finding inside an archive or image points at the outer file and names
+// the member as a logical location. No result holds any part of the
+// secret: the message shows the redacted form only.
+func SARIF(w io.Writer, r *Report) error {
+	rules := r.Rules()
+	index := map[string]int{}
+	run := sarifRun{
+		Tool: sarifTool{Driver: sarifDriver{
+			Name:           "secretgate",
+			InformationURI: "https://github.com/secretgate/secretgate",
+			Version:        r.Version,
+			Rules:          make([]sarifRule, len(rules)),
+		}},
+		Results: []sarifResult{},
+	}
+	for i, rule := range rules {
+		index[rule.ID] = i
+		desc := rule.Description
+		if desc == "" {
+			desc = rule.ID
+		}
+		run.Tool.Driver.Rules[i] = sarifRule{
+			ID:               rule.ID,
+			Name:             rule.ID,
+			ShortDescription: sarifText{Text: desc},
+			FullDescription:  sarifText{Text: desc},
+			Help: sarifText{
+				Text:     "Remove the secret from the file, rotate it, and load it at run time instead.",
+				Markdown: "Remove the secret from the file, **rotate it** (it must be treated as leaked), and load it at run time from a secrets manager instead.",
+			},
+			Default:    sarifConfig{Level: "error"},
+			Properties: map[string]any{"tags": []string{"security", "secret"}, "security-severity": "9.0"},
+		}
+	}
+	findings := r.Findings
+	var notes []sarifNotification
+	if len(findings) > MaxSARIFResults {
+		notes = append(notes, sarifNotification{Level: "warning", Message: sarifText{
+			Text: fmt.Sprintf("%d findings; this report holds the first %d (GitHub's limit)", len(findings), MaxSARIFResults),
+		}})
+		findings = findings[:MaxSARIFResults]
+	}
+	for _, f := range findings {
+		file, member := ArtifactPath(f)
+		loc := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifactLoc{URI: file, URIBaseID: "%SRCROOT%"}}}
+		where := file
+		if member != "" {
+			loc.Logical = []sarifLogicalLocation{{FullyQualifiedName: member, Kind: "member"}}
+			where = file + "!" + member
+		} else if f.Line > 0 {
+			loc.Physical.Region = &sarifRegion{StartLine: f.Line, StartColumn: f.Column}
+		} else if f.Offset > 0 {
+			loc.Physical.Region = &sarifRegion{ByteOffset: int(f.Offset)}
+		}
+		msg := fmt.Sprintf("%s: %s (%s) in %s", f.Rule, describe(f), f.Redacted, where)
+		if f.Line > 0 && member != "" {
+			msg += fmt.Sprintf(" at line %d", f.Line)
+		}
+		run.Results = append(run.Results, sarifResult{
+			RuleID:              f.Rule,
+			RuleIndex:           index[f.Rule],
+			Level:               "error",
+			Message:             sarifText{Text: msg},
+			Locations:           []sarifLocation{loc},
+			PartialFingerprints: map[string]string{"secretgate/v1": f.Fingerprint},
+		})
+	}
+	run.Invocations = []sarifInvocation{{ExecutionSuccessful: len(r.Incomplete) == 0, Notifications: notes}}
+	for _, inc := range r.Incomplete {
+		run.Invocations[0].Notifications = append(run.Invocations[0].Notifications,
+			sarifNotification{Level: "warning", Message: sarifText{Text: "not fully scanned: " + inc}})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(sarifLog{
+		Schema:  "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
+		Version: "2.1.0",
+		Runs:    []sarifRun{run},
+	})
+}
+
+// describe names what was found: the rule's description, or for a known
+// value its encoding.
+func describe(f scanner.Finding) string {
+	d := f.Description
+	if f.Encoding != "" {
+		d += ", " + f.Encoding + " encoded"
+	}
+	return d
+}
