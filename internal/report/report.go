@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -121,14 +122,32 @@ func (r *Report) Rules() []Rule {
 
 // ArtifactPath returns the path of a finding relative to where the scan
 // ran (the repository root in CI): the target joined to the path when the
-// target is a directory, and the outer file of an archive member or image.
-// member is what follows the first "!", if anything.
+// target is a directory; for an archive member the archive, for an image
+// the image's file (docker-archive:, oci-archive:, oci:) or its escaped
+// reference (docker://, docker-daemon:). member is what follows the first
+// "!", if anything.
 func ArtifactPath(f scanner.Finding) (file, member string) {
 	p := f.Path
 	if t := f.Target; t != "" && t != "." && t != "-" && !strings.HasPrefix(p, t) {
 		p = path.Join(t, p)
 	}
 	file, member, _ = strings.Cut(p, "!")
-	file = strings.TrimPrefix(path.Clean(file), "./")
+	for _, prefix := range []string{"docker-archive:", "oci-archive:", "oci:", "docker://", "docker-daemon:"} {
+		rest, ok := strings.CutPrefix(file, prefix)
+		if !ok {
+			continue
+		}
+		switch prefix {
+		case "oci:":
+			rest, _, _ = strings.Cut(rest, ":") // oci:DIR:REF
+		case "docker://", "docker-daemon:":
+			rest = "image/" + url.PathEscape(rest)
+		}
+		file = rest
+		break
+	}
+	if file != "-" {
+		file = strings.TrimPrefix(path.Clean(file), "./")
+	}
 	return file, member
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -203,6 +204,40 @@ func TestNoReportHoldsASecret(t *testing.T) {
 			if strings.Contains(out, string(f.Text)) {
 				t.Errorf("the %s output holds a %q form of secret %d", name, f.Encoding, f.Secret)
 			}
+		}
+	}
+}
+
+// TestSARIFMultitool validates SARIF with Microsoft's validator, which
+// checks the rules GitHub code scanning enforces on top of the schema. CI
+// installs it (npm @microsoft/sarif-multitool); elsewhere the test skips
+// when it is not on PATH.
+func TestSARIFMultitool(t *testing.T) {
+	tool, err := exec.LookPath("sarif-multitool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("sarif-multitool is not on PATH, and CI installs it: %v", err)
+		}
+		t.Skipf("sarif-multitool not installed (npm install @microsoft/sarif-multitool): %v", err)
+	}
+	file := filepath.Join(t.TempDir(), "sample.sarif")
+	var b bytes.Buffer
+	if err := SARIF(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool, "validate", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sarif-multitool validate: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "Analysis completed successfully") {
+		t.Fatalf("sarif-multitool did not complete:\n%s", out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, ": error SARIF") {
+			t.Errorf("sarif-multitool: %s", line)
 		}
 	}
 }

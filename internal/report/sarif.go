@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/secretgate/secretgate/scanner"
 )
@@ -111,7 +112,7 @@ func SARIF(w io.Writer, r *Report) error {
 		Tool: sarifTool{Driver: sarifDriver{
 			Name:           "secretgate",
 			InformationURI: "https://github.com/secretgate/secretgate",
-			Version:        r.Version,
+			Version:        sarifVersion(r.Version),
 			Rules:          make([]sarifRule, len(rules)),
 		}},
 		Results: []sarifResult{},
@@ -124,7 +125,7 @@ func SARIF(w io.Writer, r *Report) error {
 		}
 		run.Tool.Driver.Rules[i] = sarifRule{
 			ID:               rule.ID,
-			Name:             rule.ID,
+			Name:             ruleName(rule.ID),
 			ShortDescription: sarifText{Text: desc},
 			FullDescription:  sarifText{Text: desc},
 			Help: sarifText{
@@ -180,6 +181,35 @@ func SARIF(w io.Writer, r *Report) error {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	})
+}
+
+// sarifVersion turns "v1.2.3" or "dev" into what SARIF viewers compare:
+// a version that starts with a digit.
+func sarifVersion(v string) string {
+	v = strings.TrimPrefix(v, "v")
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return "0.0.0-" + cmpOr(v, "dev")
+	}
+	return v
+}
+
+// ruleName is a rule's SARIF name: its id in PascalCase (github-pat is
+// GithubPat), since the name must differ from the id.
+func ruleName(id string) string {
+	var b strings.Builder
+	up := true
+	for _, r := range id {
+		switch {
+		case r == '-' || r == '_' || r == ':' || r == '.':
+			up = true
+		case up:
+			b.WriteString(strings.ToUpper(string(r)))
+			up = false
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // describe names what was found: the rule's description, or for a known
