@@ -33,6 +33,7 @@ type Chunk struct {
 	// Last is true when Data reaches the end of the stream.
 	Last bool
 
+	view     *view // how positions map to byte offsets in binary content
 	newlines []int // positions of '\n' in Data, computed on first use
 	indexed  bool
 }

@@ -9,6 +9,7 @@ package scanner
 
 import (
 	"bytes"
+	"encoding/binary"
 	"cmp"
 	"context"
 	"errors"
@@ -38,6 +39,8 @@ type Options struct {
 	Warn func(error)
 	// Progress, when set, is updated as the scan goes.
 	Progress *Progress
+	// Limits bound what archives may cost; zero fields take defaults.
+	Limits Limits
 }
 
 // Progress counts what a running scan has done; safe to read at any time.
@@ -59,6 +62,10 @@ type Stats struct {
 type Result struct {
 	Findings []Finding
 	Stats    Stats
+	// Incomplete lists what was not fully scanned, and why: a limit that
+	// stopped an archive, a corrupt or encrypted member. A result with
+	// entries here is no proof that the targets are clean.
+	Incomplete []string
 }
 
 // Scan scans every source with every detector. It returns an error only when
@@ -84,6 +91,8 @@ func Scan(ctx context.Context, sources []Source, detectors []Detector, opts Opti
 		detectors: detectors,
 		size:      cmp.Or(opts.ChunkSize, DefaultChunkSize),
 		overlap:   DefaultOverlap,
+		limits:    opts.Limits.withDefaults(),
+		warn:      lockedWarn,
 	}
 	for _, d := range detectors {
 		if o, ok := d.(Overlapper); ok {
@@ -105,11 +114,13 @@ func Scan(ctx context.Context, sources []Source, detectors []Detector, opts Opti
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf []byte
 			for j := range jobs {
 				var local []Finding
-				n, err := s.scanContent(ctx, j.target, j.content, &buf, func(f Finding) {
+				var localMu sync.Mutex
+				n, err := s.scanContent(ctx, j.target, j.content, func(f Finding) {
+					localMu.Lock()
 					local = append(local, f)
+					localMu.Unlock()
 					progress.Findings.Add(1)
 				})
 				progress.Files.Add(1)
@@ -151,8 +162,10 @@ func Scan(ctx context.Context, sources []Source, detectors []Detector, opts Opti
 		return nil, walkErr
 	}
 	SortFindings(findings)
+	slices.Sort(s.incomplete)
 	return &Result{
-		Findings: findings,
+		Findings:   findings,
+		Incomplete: s.incomplete,
 		Stats: Stats{
 			Targets:    len(sources),
 			Files:      progress.Files.Load(),
@@ -182,28 +195,27 @@ type streamer struct {
 	detectors []Detector
 	size      int
 	overlap   int
-}
+	limits    Limits
+	warn      func(error)
+	buffers   sync.Pool
 
-// scanContent scans one content and returns how many bytes it read.
-func (s *streamer) scanContent(ctx context.Context, target string, c Content, buf *[]byte, emit func(Finding)) (int64, error) {
-	rc, err := c.Open()
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	return s.scanReader(ctx, target, c, rc, buf, emit)
+	mu         sync.Mutex
+	incomplete []string
 }
 
 // scanReader is the streaming core: memory stays at 2*overlap+size bytes
 // whatever the length of r, and a match is reported by the chunk that owns
 // its first byte, so matches across chunk boundaries are found once.
-func (s *streamer) scanReader(ctx context.Context, target string, c Content, r io.Reader, buf *[]byte, emit func(Finding)) (int64, error) {
+func (s *streamer) scanReader(ctx context.Context, target string, c Content, r io.Reader, emit func(Finding)) (int64, error) {
 	need := 2*s.overlap + s.size
-	if cap(*buf) < need {
-		*buf = make([]byte, 0, need)
+	buf, _ := s.buffers.Get().(*[]byte)
+	if buf == nil || cap(*buf) < need {
+		b := make([]byte, 0, need)
+		buf = &b
 	}
+	defer s.buffers.Put(buf)
 	data := (*buf)[:0]
-	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true}
+	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, view: c.view}
 	var total int64
 	eof := false
 	for {
@@ -230,7 +242,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, r i
 			chunk.End = len(data)
 		}
 		chunk.Last = eof && chunk.End == len(data)
-		for _, d := range s.detectors {
+		for _, d := range s.activeDetectors(data) {
 			d.Detect(ctx, chunk, func(m Match) {
 				if m.Start >= 0 && (m.Start < chunk.Start || m.Start >= chunk.End) {
 					return
@@ -258,6 +270,25 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, r i
 	}
 }
 
+// activeDetectors returns the detectors worth running over data: none when
+// it is only line breaks, as the gaps of a binary view are (a sparse file's
+// holes, zero padding), where nothing can match.
+func (s *streamer) activeDetectors(data []byte) []Detector {
+	const lf = 0x0a0a0a0a0a0a0a0a
+	for len(data) >= 8 {
+		if binary.LittleEndian.Uint64(data) != lf {
+			return s.detectors
+		}
+		data = data[8:]
+	}
+	for _, b := range data {
+		if b != '\n' {
+			return s.detectors
+		}
+	}
+	return nil
+}
+
 func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
 	f := Finding{
 		Rule:        m.Rule,
@@ -269,6 +300,8 @@ func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
 	}
 	switch {
 	case m.Start < 0:
+	case c.view != nil:
+		f.Offset = c.view.base + c.view.scale*(c.Offset+int64(m.Start))
 	case m.Line > 0:
 		f.Line, f.Column = m.Line, m.Column
 	default:

@@ -25,4 +25,12 @@ type Content struct {
 	FilePath string
 	// Open opens the content for reading. It may be called once.
 	Open func() (io.ReadCloser, error)
+
+	view *view // set inside the scanner for the text views of binary content
+}
+
+// view maps a position in a text view of binary content to a byte offset
+// in the content: base + scale*position.
+type view struct {
+	base, scale int64
 }

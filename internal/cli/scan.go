@@ -30,6 +30,9 @@ type ScanOptions struct {
 	NoColor  bool
 	Secrets  SecretOptions
 
+	Strict          bool // incomplete targets are exit 2
+	MaxArchiveDepth int
+
 	Baseline      string // a previous JSON report: its fingerprints are not reported again
 	WriteBaseline string // write every finding as a baseline and succeed
 	NoAnnotations bool   // no GitHub annotations or job summary inside GitHub Actions
@@ -72,6 +75,8 @@ the scan could not be done or its result cannot be trusted.`,
 	f.IntVar(&opts.ExitCode, "exit-code", ExitFindings, "exit status when there are findings")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no summary on stderr")
 	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
+	f.BoolVar(&opts.Strict, "strict", false, "exit 2 when anything could not be fully scanned (a limit, a corrupt or encrypted member)")
+	f.IntVar(&opts.MaxArchiveDepth, "max-archive-depth", 5, "how many archives deep to open members")
 	f.StringVar(&opts.Baseline, "baseline", "", "a previous JSON report; findings with its fingerprints are not reported")
 	f.StringVar(&opts.WriteBaseline, "write-baseline", "", "write every finding to this file as a baseline and exit 0")
 	f.BoolVar(&opts.NoAnnotations, "no-annotations", false, "inside GitHub Actions, write no annotations and no job summary")
@@ -130,13 +135,18 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	progress := &scanner.Progress{}
 	stop := showProgress(opts, progress)
 	start := time.Now()
-	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress})
+	if opts.MaxArchiveDepth < 1 {
+		return usageError("--max-archive-depth %d: want 1 or more", opts.MaxArchiveDepth)
+	}
+	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{
+		Warn: warn, Progress: progress, Limits: scanner.Limits{MaxDepth: opts.MaxArchiveDepth},
+	})
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
 	rep := &report.Report{
-		Stats: res.Stats, Targets: opts.Targets, Start: start, End: time.Now(), Version: version,
+		Stats: res.Stats, Targets: opts.Targets, Incomplete: res.Incomplete, Start: start, End: time.Now(), Version: version,
 		CommitSHA: cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
 	}
 	if opts.WriteBaseline != "" {
@@ -165,6 +175,13 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		fmt.Fprintf(opts.IO.Err, "secretgate: %s%s in %d files (%s) in %s\n",
 			plural(len(rep.Findings), "finding"), baselined, res.Stats.Files, humanBytes(res.Stats.Bytes),
 			(time.Duration(res.Stats.DurationMS) * time.Millisecond).String())
+	}
+	if len(res.Incomplete) > 0 {
+		fmt.Fprintf(opts.IO.Err, "secretgate: warning: %s not fully scanned: the result is no proof that they are clean\n",
+			plural(len(res.Incomplete), "content"))
+		if opts.Strict {
+			return &exitError{code: ExitError, err: errors.New("--strict: the scan was incomplete")}
+		}
 	}
 	if len(rep.Findings) > 0 {
 		return &exitError{code: opts.ExitCode}
