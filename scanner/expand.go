@@ -3,12 +3,15 @@ package scanner
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/secretgate/secretgate/scanner/archive"
 	"github.com/secretgate/secretgate/scanner/binary"
@@ -62,8 +65,15 @@ type limitError struct{ what string }
 
 func (e *limitError) Error() string { return e.what }
 
-// budget is what is left to expand from one top-level content.
-type budget struct{ left int64 }
+// budget is what is left to expand from one top-level content. Members
+// of one archive may be scanned at once, so it is atomic.
+type budget struct{ left atomic.Int64 }
+
+func newBudget(n int64) *budget {
+	b := &budget{}
+	b.left.Store(n)
+	return b
+}
 
 // guard reads a member or decompressed stream within the limits.
 type guard struct {
@@ -81,13 +91,13 @@ func (g *guard) Read(p []byte) (int, error) {
 	}
 	n, err := g.r.Read(p)
 	g.read += int64(n)
-	g.budget.left -= int64(n)
+	left := g.budget.left.Add(-int64(n))
 	switch {
 	case g.read > g.limits.MaxMember:
 		g.tripped = &limitError{fmt.Sprintf("larger than the %s member limit", size(g.limits.MaxMember))}
 	case g.in != nil && g.read > 1<<20 && g.read > g.limits.MaxRatio*max(1, g.in()):
 		g.tripped = &limitError{fmt.Sprintf("expands more than %dx (a decompression bomb)", g.limits.MaxRatio)}
-	case g.budget.left < 0:
+	case left < 0:
 		g.tripped = &limitError{fmt.Sprintf("more than %s expanded from one target", size(g.limits.MaxTotal))}
 	}
 	if g.tripped != nil {
@@ -123,7 +133,7 @@ func (s *streamer) scanContent(ctx context.Context, target string, c Content, em
 			ra, raSize = f, info.Size()
 		}
 	}
-	err = s.scanStream(ctx, target, c, in, ra, raSize, 0, 0, &budget{left: s.limits.MaxTotal}, emit)
+	err = s.scanStream(ctx, target, c, in, ra, raSize, 0, 0, newBudget(s.limits.MaxTotal), emit)
 	return in.n, err
 }
 
@@ -134,10 +144,9 @@ func (s *streamer) scanContent(ctx context.Context, target string, c Content, em
 func (s *streamer) scanStream(ctx context.Context, target string, c Content, r io.Reader, ra io.ReaderAt, raSize int64,
 	depth, compression int, b *budget, emit func(Finding)) error {
 	br := bufio.NewReaderSize(r, 8192)
-	head, err := br.Peek(8000)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return err
-	}
+	// A read error here comes back on the next read, after the bytes that
+	// did arrive have been scanned.
+	head, _ := br.Peek(8000)
 	switch f := archive.Sniff(head); f {
 	case archive.Gzip, archive.Bzip2, archive.Xz, archive.Zstd:
 		if compression >= maxCompression {
@@ -167,7 +176,7 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 	if binary.Is(head) {
 		return s.scanBinary(ctx, target, c, br, emit)
 	}
-	_, err = s.scanReader(ctx, target, c, br, emit)
+	_, err := s.scanReader(ctx, target, c, br, emit)
 	return err
 }
 
@@ -199,26 +208,29 @@ func member(c Content, name string) Content {
 	return Content{Path: c.Path + "!" + name, FilePath: c.FilePath + "!" + name}
 }
 
+// admit counts a member against the entry limit and reports its problem;
+// it returns false when there is nothing to scan.
+func (s *streamer) admit(c Content, m archive.Member, entries *int) (bool, error) {
+	*entries++
+	if *entries > s.limits.MaxEntries {
+		return false, &limitError{fmt.Sprintf("more than %d entries", s.limits.MaxEntries)}
+	}
+	if m.Problem != "" {
+		s.warn(fmt.Errorf("archive %q: member %q: %s", c.Path, m.Name, m.Problem))
+		if m.Open == nil && m.Problem == "encrypted member (not scanned)" {
+			s.incompletef(member(c, m.Name), "encrypted")
+		}
+	}
+	return m.Open != nil, nil
+}
+
 // visitMember scans one member, or reports why it is not scanned.
 func (s *streamer) visitMember(ctx context.Context, target string, c Content, m archive.Member, compressed bool,
 	entries *int, depth int, b *budget, emit func(Finding)) error {
-	*entries++
-	if *entries > s.limits.MaxEntries {
-		return &limitError{fmt.Sprintf("more than %d entries", s.limits.MaxEntries)}
+	if ok, err := s.admit(c, m, entries); !ok {
+		return err
 	}
 	mc := member(c, m.Name)
-	if m.Problem != "" {
-		s.warn(fmt.Errorf("archive %q: member %q: %s", c.Path, m.Name, m.Problem))
-		if m.Open == nil {
-			if m.Problem == "encrypted member (not scanned)" {
-				s.incompletef(mc, "encrypted")
-			}
-			return nil
-		}
-	}
-	if m.Open == nil {
-		return nil
-	}
 	rc, err := m.Open()
 	if err != nil {
 		s.incompletef(mc, "cannot read member: %v", err)
@@ -235,20 +247,75 @@ func (s *streamer) visitMember(ctx context.Context, target string, c Content, m 
 		return err
 	}
 	var le *limitError
-	if errors.As(err, &le) && b.left < 0 {
+	if errors.As(err, &le) && b.left.Load() < 0 {
 		return err // the whole target's budget is spent: stop this archive
 	}
 	return s.settle(mc, err, "member")
 }
 
+// smallMember is the size up to which tar members are read into memory
+// and scanned in parallel while the archive is read on.
+const smallMember = 4 << 20
+
+// scanTar scans a tar stream's members. Reading a tar is sequential, but
+// scanning its members need not be: small members are read into memory
+// and scanned by GOMAXPROCS goroutines (a bounded queue keeps memory at a
+// few of them), larger ones in turn.
 func (s *streamer) scanTar(ctx context.Context, target string, c Content, r io.Reader, depth int, b *budget, emit func(Finding)) error {
+	type job struct {
+		c    Content
+		data []byte
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan job, workers)
+	var wg sync.WaitGroup
+	var failMu sync.Mutex
+	var failed error
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				rd := bytes.NewReader(j.data)
+				err := s.scanStream(ctx, target, j.c, rd, rd, int64(len(j.data)), depth+1, 0, b, emit)
+				if err = s.settle(j.c, err, "member"); err != nil {
+					failMu.Lock()
+					failed = cmp.Or(failed, err)
+					failMu.Unlock()
+				}
+			}
+		}()
+	}
 	entries := 0
-	return archive.ReadTar(r, func(m archive.Member) error {
+	err := archive.ReadTar(r, func(m archive.Member) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return s.visitMember(ctx, target, c, m, false, &entries, depth, b, emit)
+		if m.Open == nil || m.Size > smallMember {
+			return s.visitMember(ctx, target, c, m, false, &entries, depth, b, emit)
+		}
+		if ok, err := s.admit(c, m, &entries); !ok {
+			return err
+		}
+		rc, err := m.Open()
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(&guard{r: rc, limits: &s.limits, budget: b})
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		select {
+		case jobs <- job{member(c, m.Name), data}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	})
+	close(jobs)
+	wg.Wait()
+	return cmp.Or(err, failed)
 }
 
 func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.Reader, ra io.ReaderAt, size int64,

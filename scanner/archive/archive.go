@@ -130,7 +130,7 @@ func ReadTar(r io.Reader, visit func(Member) error) error {
 		}
 		m := Member{Name: strings.TrimPrefix(h.Name, "./"), Size: h.Size, Compressed: h.Size}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+		case tar.TypeReg, tar.TypeGNUSparse:
 			m.Open = func() (io.ReadCloser, error) { return io.NopCloser(tr), nil }
 		case tar.TypeSymlink:
 			m.Problem = "symbolic link to " + quoteName(h.Linkname) + " (not followed)"
@@ -139,8 +139,9 @@ func ReadTar(r io.Reader, visit func(Member) error) error {
 		default:
 			continue // directories, devices, FIFOs, PAX and GNU headers
 		}
-		if p := checkName(h.Name); p != "" {
-			m.Problem, m.Open = p, nil
+		if p := checkName(h.Name); p != "" && m.Open != nil {
+			// Only an extractor would write outside: the content is scanned.
+			m.Problem = p + " (scanned, never extracted)"
 		} else if seen[m.Name] && m.Open != nil {
 			m.Problem = "duplicate name (scanned again)"
 		}
@@ -169,16 +170,15 @@ func ReadZip(ra io.ReaderAt, size int64, visit func(Member) error) error {
 			Compressed: int64(f.CompressedSize64),
 		}
 		switch {
-		case checkName(f.Name) != "":
-			m.Problem = checkName(f.Name)
 		case f.Flags&0x1 != 0:
 			m.Problem = "encrypted member (not scanned)"
 		case f.Mode()&0o170000 == 0o120000:
 			m.Problem = "symbolic link (not followed)"
 		default:
-			f := f
 			m.Open = f.Open
-			if seen[m.Name] {
+			if p := checkName(f.Name); p != "" {
+				m.Problem = p + " (scanned, never extracted)"
+			} else if seen[m.Name] {
 				m.Problem = "duplicate name (scanned again)"
 			}
 		}
