@@ -14,6 +14,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/cli"
 	"github.com/secretgate/secretgate/internal/fixture"
+	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
 )
 
 func TestMain(m *testing.M) {
@@ -32,7 +33,23 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
-			for k, v := range fixture.Env() {
+			vars := fixture.Env()
+			for k, v := range vars {
+				env.Setenv(k, v)
+			}
+			// A Secrets Manager endpoint for the real AWS SDK in secretgate.
+			srv := fake.New("eu-west-1",
+				fake.Secret{Name: "prod/db", String: `{"username":"app","password":"` + vars["DB_PASSWORD"] + `"}`},
+				fake.Secret{Name: "prod/token", String: vars["GITHUB_PAT"]},
+				fake.Secret{Name: "team/alpha", String: "alpha-" + vars["DB_PASSWORD"]},
+				fake.Secret{Name: "team/beta", String: "beta-" + vars["DB_PASSWORD"]},
+			)
+			env.Defer(srv.Close)
+			for k, v := range map[string]string{
+				"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL, "AWS_REGION": srv.Region,
+				"AWS_ACCESS_KEY_ID": fixture.AWSAccessKeyID(80), "AWS_SECRET_ACCESS_KEY": fixture.Password(81, 40),
+				"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
+			} {
 				env.Setenv(k, v)
 			}
 			return nil

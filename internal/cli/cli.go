@@ -113,6 +113,7 @@ flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
 		return &exitError{code: ExitError, err: err}
 	})
 	root.AddCommand(
+		newFetchCmd(stdio, getenv),
 		newScanCmd(stdio, getenv),
 		newScrubCmd(stdio, getenv),
 		newRunCmd(stdio, getenv),

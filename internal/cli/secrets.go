@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/provider/awssm"
 	"github.com/secretgate/secretgate/internal/secretref"
 	"github.com/secretgate/secretgate/scanner/known"
 )
@@ -25,7 +27,7 @@ type SecretOptions struct {
 }
 
 func addSecretFlags(f *pflag.FlagSet, o *SecretOptions) {
-	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
+	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
 	f.StringArrayVar(&o.Files, "secrets-file", nil, "a file of secret specs, one a line, # comments; repeatable")
 	f.StringArrayVar(&o.KnownEnv, "known-env", nil, "an environment variable whose value is a secret; repeatable")
 	f.IntVar(&o.MinLength, "min-length", 6, "forms of a secret shorter than this many bytes are not matched")
@@ -38,8 +40,9 @@ func (o *SecretOptions) empty() bool {
 // registry returns the providers this build knows.
 func registry(getenv Getenv) provider.Registry {
 	return provider.Registry{
-		"envsubst": provider.Env{Getenv: getenv},
-		"file":     provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+		"awssecrets": awssm.New(30 * time.Second),
+		"envsubst":   provider.Env{Getenv: getenv},
+		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
 }
 
@@ -116,9 +119,12 @@ func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, warn func
 
 // matcherFor builds a matcher for the forms of resolved secrets.
 func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *known.Matcher {
-	secrets := make([]known.Secret, len(resolved))
-	for i, s := range resolved {
-		secrets[i] = known.Secret{Name: s.Name, Value: s.Value}
+	var secrets []known.Secret
+	for _, s := range resolved {
+		secrets = append(secrets, known.Secret{Name: s.Name, Value: s.Value})
+		for _, a := range s.Also {
+			secrets = append(secrets, known.Secret{Name: s.Name, Value: a})
+		}
 	}
 	forms, short := known.Forms(secrets, minLength)
 	for _, i := range short {

@@ -29,14 +29,14 @@ type File struct {
 var _ Provider = File{}
 
 // Resolve implements Provider.
-func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([]Value, error) {
-	out := make([]Value, len(refs))
+func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error) {
+	out := make([][]Value, len(refs))
 	for i, r := range refs {
 		v, err := f.resolve(r)
 		if err != nil {
 			return nil, fmt.Errorf("resolving %q: %w", r.Raw, err)
 		}
-		out[i] = Value{Secret: v}
+		out[i] = []Value{{Secret: v, Meta: map[string]string{"provider": "file"}}}
 	}
 	return out, nil
 }

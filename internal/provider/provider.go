@@ -16,16 +16,24 @@ import (
 
 // Provider resolves the references of one scheme.
 type Provider interface {
-	// Resolve returns one value per reference, in order. A reference that
-	// cannot be resolved fails the call: secrets are all or nothing.
-	Resolve(ctx context.Context, refs []secretref.Ref) ([]Value, error)
+	// Resolve returns the values of each reference, in order: one, or for
+	// a reference that names many secrets (a prefix) one per secret. A
+	// reference that cannot be resolved fails the call: secrets are all
+	// or nothing.
+	Resolve(ctx context.Context, refs []secretref.Ref) ([][]Value, error)
 }
 
 // Value is a resolved secret. It must never be printed or logged.
 type Value struct {
+	// Key tells apart the values of a reference that names many secrets
+	// (the secret's name under the prefix); "" for a single value.
+	Key    string
 	Secret string
-	// Meta describes the secret for an access record (version id, stage);
-	// never the value.
+	// Also holds other forms the secret takes that must be masked too,
+	// such as the raw bytes of a binary secret delivered as base64.
+	Also []string
+	// Meta describes the secret for an access record (provider, version
+	// id, stage); never the value.
 	Meta map[string]string
 }
 
@@ -34,6 +42,7 @@ type Secret struct {
 	Name  string
 	Ref   secretref.Ref
 	Value string
+	Also  []string
 	Meta  map[string]string
 }
 
@@ -55,7 +64,7 @@ func (r Registry) Resolve(ctx context.Context, specs []secretref.Spec) ([]Secret
 		}
 		byScheme[s.Ref.Scheme] = append(byScheme[s.Ref.Scheme], i)
 	}
-	out := make([]Secret, len(specs))
+	resolved := make([][]Value, len(specs))
 	var errs []error
 	for _, scheme := range sortedKeys(byScheme) {
 		idx := byScheme[scheme]
@@ -69,13 +78,38 @@ func (r Registry) Resolve(ctx context.Context, specs []secretref.Spec) ([]Secret
 			continue
 		}
 		for j, i := range idx {
-			out[i] = Secret{Name: specs[i].Name, Ref: specs[i].Ref, Value: values[j].Secret, Meta: values[j].Meta}
+			resolved[i] = values[j]
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	var out []Secret
+	names := map[string]string{}
+	for i, values := range resolved {
+		for _, v := range values {
+			name := specs[i].Name
+			if v.Key != "" {
+				name = keyName(specs[i], v.Key)
+			}
+			if prev, ok := names[name]; ok {
+				return nil, fmt.Errorf("secret %s named twice (by %q and %q)", name, prev, specs[i].Ref.Raw)
+			}
+			names[name] = specs[i].Ref.Raw
+			out = append(out, Secret{Name: name, Ref: specs[i].Ref, Value: v.Secret, Also: v.Also, Meta: v.Meta})
+		}
+	}
 	return out, nil
+}
+
+// keyName names one of many values of a spec: NAME_KEY, or KEY alone when
+// the spec's name was derived from the reference.
+func keyName(spec secretref.Spec, key string) string {
+	k := secretref.Normalize(key)
+	if spec.Derived {
+		return k
+	}
+	return spec.Name + "_" + strings.TrimLeft(k, "_")
 }
 
 func (r Registry) schemes() []string {

@@ -71,6 +71,8 @@ func Parse(s string) (Ref, error) {
 type Spec struct {
 	Name string
 	Ref  Ref
+	// Derived is true when Name was derived from the reference.
+	Derived bool
 }
 
 // specName is what NAME may be: an environment variable name, or a dotted
@@ -96,7 +98,7 @@ func ParseSpec(s string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	return Spec{Name: DeriveName(r), Ref: r}, nil
+	return Spec{Name: DeriveName(r), Ref: r, Derived: true}, nil
 }
 
 var nonName = regexp.MustCompile(`[^A-Z0-9_]`)
@@ -117,7 +119,13 @@ func DeriveName(r Ref) string {
 	}
 	base = strings.TrimLeft(base, "${")
 	base = strings.TrimRight(base, "}")
-	name := nonName.ReplaceAllString(strings.ToUpper(base), "_")
+	return Normalize(base)
+}
+
+// Normalize makes a name an environment variable name: upper case, other
+// characters as _, not starting with a digit.
+func Normalize(s string) string {
+	name := nonName.ReplaceAllString(strings.ToUpper(s), "_")
 	if name == "" || name[0] >= '0' && name[0] <= '9' {
 		name = "_" + name
 	}

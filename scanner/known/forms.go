@@ -65,7 +65,7 @@ func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
 			enc  *base64.Encoding
 		}{{"base64", base64.StdEncoding}, {"base64url", base64.URLEncoding}} {
 			add(e.name, e.enc.EncodeToString([]byte(v)))
-			add(e.name, e.enc.EncodeToString([]byte(v+"\n")))
+			add(e.name+"-newline", e.enc.EncodeToString([]byte(v+"\n")))
 			for lead := 0; lead <= 2; lead++ {
 				add(e.name, embeddedBase64(e.enc, v, lead))
 			}
