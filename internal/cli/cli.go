@@ -114,6 +114,7 @@ flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
 	})
 	root.AddCommand(
 		newFetchCmd(stdio, getenv),
+		newHelmCmd(stdio, getenv),
 		newScanCmd(stdio, getenv),
 		newScrubCmd(stdio, getenv),
 		newRunCmd(stdio, getenv),

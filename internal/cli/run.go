@@ -78,19 +78,61 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		env = append(env, s.Name+"="+s.Value)
 	}
 
-	stdout := scrub.New(opts.IO.Out, m, opts.Mask)
-	stderr := scrub.New(opts.IO.Err, m, opts.Mask)
-	child := exec.Command(opts.Command[0], opts.Command[1:]...)
-	child.Env = env
-	child.Stdin = opts.IO.In
-	child.Stdout = stdout
-	child.Stderr = stderr
-	if err := child.Start(); err != nil {
+	res, err := runScrubbed(child{
+		argv: opts.Command, env: env, io: opts.IO, matcher: m, mask: opts.Mask,
+	})
+	if err != nil {
+		return err
+	}
+	code := res.code
+	if leaks := leakReport(m, res.counts...); leaks != "" {
+		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)
+		if opts.FailOnLeak && code == 0 {
+			code = ExitFindings
+		}
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// child is a process to run with its output scrubbed.
+type child struct {
+	argv    []string
+	env     []string
+	io      IO
+	matcher *known.Matcher
+	mask    string
+	extra   []*os.File // passed as file descriptors 3, 4, ...
+}
+
+// childResult is how a child ended.
+type childResult struct {
+	code   int     // its exit status, or 128+N when killed by signal N
+	counts [][]int // masked runs per secret, on stdout and on stderr
+}
+
+// runScrubbed starts c with its stdout and stderr passed through
+// scrubbers, passes INT, TERM and HUP on to it, and waits for it.
+func runScrubbed(c child) (childResult, error) {
+	stdout := scrub.New(c.io.Out, c.matcher, c.mask)
+	stderr := scrub.New(c.io.Err, c.matcher, c.mask)
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd.Env = c.env
+	cmd.Stdin = c.io.In
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
+	cmd.ExtraFiles = c.extra
+	if err := cmd.Start(); err != nil {
 		code := 126
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
 			code = 127
 		}
-		return &exitError{code: code, err: fmt.Errorf("running %q: %w", opts.Command[0], errors.Unwrap(err))}
+		return childResult{}, &exitError{code: code, err: fmt.Errorf("running %q: %w", c.argv[0], errors.Unwrap(err))}
+	}
+	for _, f := range c.extra {
+		f.Close() // the child has its own copies
 	}
 
 	// Pass signals on to the child; it decides whether to stop.
@@ -102,43 +144,34 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		for {
 			select {
 			case s := <-sigs:
-				_ = child.Process.Signal(s)
+				_ = cmd.Process.Signal(s)
 			case <-done:
 				return
 			}
 		}
 	}()
-	waitErr := child.Wait()
+	waitErr := cmd.Wait()
 	close(done)
 	flushErr := errors.Join(stdout.Close(), stderr.Close())
 
-	code := 0
+	res := childResult{counts: [][]int{stdout.Counts(), stderr.Counts()}}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(waitErr, &exitErr):
 		status, _ := exitErr.Sys().(syscall.WaitStatus)
 		if status.Signaled() {
-			fmt.Fprintf(opts.IO.Err, "secretgate: %s was killed by signal %s\n", opts.Command[0], signalName(status.Signal()))
-			code = 128 + int(status.Signal())
+			fmt.Fprintf(c.io.Err, "secretgate: %s was killed by signal %s\n", c.argv[0], signalName(status.Signal()))
+			res.code = 128 + int(status.Signal())
 		} else {
-			code = exitErr.ExitCode()
+			res.code = exitErr.ExitCode()
 		}
 	case waitErr != nil:
-		return &exitError{code: ExitError, err: fmt.Errorf("running %q: %w", opts.Command[0], waitErr)}
+		return res, &exitError{code: ExitError, err: fmt.Errorf("running %q: %w", c.argv[0], waitErr)}
 	}
 	if flushErr != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("writing the output of %q: %w", opts.Command[0], flushErr)}
+		return res, &exitError{code: ExitError, err: fmt.Errorf("writing the output of %q: %w", c.argv[0], flushErr)}
 	}
-	if leaks := leakReport(m, stdout.Counts(), stderr.Counts()); leaks != "" {
-		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)
-		if opts.FailOnLeak && code == 0 {
-			code = ExitFindings
-		}
-	}
-	if code != 0 {
-		return &exitError{code: code}
-	}
-	return nil
+	return res, nil
 }
 
 // leakReport names each masked secret with a count, by name only.
