@@ -30,15 +30,14 @@ type Secret struct {
 	Also        []string
 }
 
-// runnerDerived are the encodings the GitHub runner derives from every
-// registered mask itself; the other forms need masks of their own.
-var runnerDerived = map[string]bool{"base64": true, "json": true, "xml": true, "url": true}
-
 // Masks returns what to register with ::add-mask:: for secrets: each value,
 // each trimmed line of a multi-line value, the extra forms the secret
-// takes (raw bytes of a binary secret), and the encoded forms the runner
-// does not derive itself (URL-safe and newline-suffixed base64, hex, ...).
-// Forms shorter than minLen are left out.
+// takes (raw bytes of a binary secret), and every encoded form from
+// scanner/known. GitHub's runner derives a few encodings of each mask
+// itself (standard base64, JSON, XML, URI data), but not URL-safe or
+// newline-suffixed base64 or hex; and runners that follow GitHub's
+// semantics (act, Gitea's, Forgejo's) derive none, so every form is
+// registered. Forms shorter than minLen are left out.
 func Masks(secrets []Secret, minLen int) []string {
 	ks := make([]known.Secret, 0, len(secrets))
 	for _, s := range secrets {
@@ -52,7 +51,7 @@ func Masks(secrets []Secret, minLen int) []string {
 	var out []string
 	for _, f := range forms {
 		t := string(f.Text)
-		if runnerDerived[f.Encoding] || seen[t] || strings.TrimSpace(t) == "" {
+		if seen[t] || strings.TrimSpace(t) == "" {
 			continue
 		}
 		seen[t] = true
