@@ -34,6 +34,7 @@ type Chunk struct {
 	Last bool
 
 	view     *view // how positions map to byte offsets in binary content
+	layer    string
 	newlines []int // positions of '\n' in Data, computed on first use
 	indexed  bool
 }

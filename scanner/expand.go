@@ -205,7 +205,7 @@ func (s *streamer) incompletef(c Content, format string, args ...any) {
 }
 
 func member(c Content, name string) Content {
-	return Content{Path: c.Path + "!" + name, FilePath: c.FilePath + "!" + name}
+	return Content{Path: c.Path + "!" + name, FilePath: c.FilePath + "!" + name, Layer: c.Layer}
 }
 
 // admit counts a member against the entry limit and reports its problem;

@@ -215,7 +215,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, r i
 	}
 	defer s.buffers.Put(buf)
 	data := (*buf)[:0]
-	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, view: c.view}
+	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, view: c.view, layer: c.Layer}
 	var total int64
 	eof := false
 	for {
@@ -293,7 +293,7 @@ func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
 	f := Finding{
 		Rule:        m.Rule,
 		Description: m.Description,
-		Location:    Location{Target: target, Path: c.Path},
+		Location:    Location{Target: target, Path: c.Path, Layer: c.layer},
 		Encoding:    m.Encoding,
 		Redacted:    Redact(m.Prefix),
 		Fingerprint: Fingerprint(m.Rule, c.Path, m.Secret),

@@ -25,6 +25,8 @@ type Content struct {
 	FilePath string
 	// Open opens the content for reading. It may be called once.
 	Open func() (io.ReadCloser, error)
+	// Layer is the digest of the image layer the content is in, if any.
+	Layer string
 
 	view *view // set inside the scanner for the text views of binary content
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/scanner"
 	"github.com/secretgate/secretgate/scanner/fs"
+	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/rules"
 )
 
@@ -32,6 +34,11 @@ type ScanOptions struct {
 
 	Strict          bool // incomplete targets are exit 2
 	MaxArchiveDepth int
+
+	Platform         string // one platform of a multi-platform image
+	InsecureRegistry bool
+	RegistryUsername string
+	PasswordStdin    bool
 
 	Baseline      string // a previous JSON report: its fingerprints are not reported again
 	WriteBaseline string // write every finding as a baseline and succeed
@@ -77,6 +84,10 @@ the scan could not be done or its result cannot be trusted.`,
 	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 2 when anything could not be fully scanned (a limit, a corrupt or encrypted member)")
 	f.IntVar(&opts.MaxArchiveDepth, "max-archive-depth", 5, "how many archives deep to open members")
+	f.StringVar(&opts.Platform, "platform", "", "scan only this platform of a multi-platform image (linux/amd64); default: all")
+	f.BoolVar(&opts.InsecureRegistry, "insecure-registry", false, "allow plain HTTP registries for docker:// targets")
+	f.StringVar(&opts.RegistryUsername, "registry-username", "", "user name for the registry of docker:// targets")
+	f.BoolVar(&opts.PasswordStdin, "registry-password-stdin", false, "read the registry password from standard input")
 	f.StringVar(&opts.Baseline, "baseline", "", "a previous JSON report; findings with its fingerprints are not reported")
 	f.StringVar(&opts.WriteBaseline, "write-baseline", "", "write every finding to this file as a baseline and exit 0")
 	f.BoolVar(&opts.NoAnnotations, "no-annotations", false, "inside GitHub Actions, write no annotations and no job summary")
@@ -144,6 +155,12 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
+	}
+	for _, src := range sources {
+		if img, ok := src.(*image.Source); ok {
+			res.Findings = img.Finalize(res.Findings)
+			res.Incomplete = append(res.Incomplete, img.Incomplete()...)
+		}
 	}
 	rep := &report.Report{
 		Stats: res.Stats, Targets: opts.Targets, Incomplete: res.Incomplete, Start: start, End: time.Now(), Version: version,
@@ -292,20 +309,34 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
 	stdin := false
+	imgOpts := image.Options{
+		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
+		Getenv: opts.Getenv, Workers: 4,
+	}
+	if opts.PasswordStdin {
+		pw, err := io.ReadAll(io.LimitReader(opts.IO.In, 64<<10))
+		if err != nil {
+			return nil, nil, usageError("--registry-password-stdin: %v", err)
+		}
+		imgOpts.Password = strings.TrimRight(string(pw), "\r\n")
+		stdin = true // standard input is taken
+	}
 	for _, t := range opts.Targets {
 		if t == "-" {
 			if stdin {
-				return nil, nil, usageError("standard input (-) named twice")
+				return nil, nil, usageError("standard input is taken twice (the target -, or --registry-password-stdin)")
 			}
 			stdin = true
 			sources = append(sources, fs.Reader{Label: "-", R: opts.IO.In})
 			continue
 		}
-		if transport, _, ok := strings.Cut(t, ":"); ok && isImageTransport(transport) {
-			return nil, nil, &exitError{code: ExitError, err: hinted{
-				fmt.Errorf("scanning %q: container image targets are not supported by this version of secretgate", t),
-				"scan an unpacked root filesystem directory instead, or a tarball of it",
-			}}
+		if image.IsTarget(t) || strings.Contains(t, "://") {
+			src, err := image.New(t, imgOpts)
+			if err != nil {
+				return nil, nil, &exitError{code: ExitError, err: hinted{err, "image targets: " + image.Transports}}
+			}
+			sources = append(sources, src)
+			continue
 		}
 		info, err := os.Stat(t)
 		if err != nil {
@@ -320,14 +351,6 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		sources = append(sources, fs.Path{Root: t})
 	}
 	return sources, dirs, nil
-}
-
-func isImageTransport(s string) bool {
-	switch s {
-	case "docker", "docker-daemon", "docker-archive", "oci", "oci-archive":
-		return true
-	}
-	return false
 }
 
 // loadRules loads the gitleaks configuration as the gitleaks CLI finds it:
