@@ -40,6 +40,10 @@ type ScanOptions struct {
 	RegistryUsername string
 	PasswordStdin    bool
 
+	imgOpts      image.Options
+	discoveredMu sync.Mutex
+	discovered   []string // images met while walking directories
+
 	Baseline      string // a previous JSON report: its fingerprints are not reported again
 	WriteBaseline string // write every finding as a baseline and succeed
 	NoAnnotations bool   // no GitHub annotations or job summary inside GitHub Actions
@@ -155,6 +159,30 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
+	}
+	// Images met inside directories are scanned as images, after the walk.
+	if len(opts.discovered) > 0 {
+		var more []scanner.Source
+		for _, t := range opts.discovered {
+			src, err := image.New(t, opts.imgOpts)
+			if err != nil {
+				warn(err)
+				continue
+			}
+			more = append(more, src)
+		}
+		res2, err := scanner.Scan(ctx, more, detectors, scanner.Options{
+			Warn: warn, Progress: progress, Limits: scanner.Limits{MaxDepth: opts.MaxArchiveDepth},
+		})
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		res.Findings = append(res.Findings, res2.Findings...)
+		res.Incomplete = append(res.Incomplete, res2.Incomplete...)
+		res.Stats.Files, res.Stats.Bytes = progress.Files.Load(), progress.Bytes.Load()
+		res.Stats.DurationMS = time.Since(start).Milliseconds()
+		scanner.SortFindings(res.Findings)
+		sources = append(sources, more...)
 	}
 	for _, src := range sources {
 		if img, ok := src.(*image.Source); ok {
@@ -309,7 +337,7 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
 	stdin := false
-	imgOpts := image.Options{
+	opts.imgOpts = image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
 		Getenv: opts.Getenv, Workers: 4,
 	}
@@ -318,7 +346,7 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		if err != nil {
 			return nil, nil, usageError("--registry-password-stdin: %v", err)
 		}
-		imgOpts.Password = strings.TrimRight(string(pw), "\r\n")
+		opts.imgOpts.Password = strings.TrimRight(string(pw), "\r\n")
 		stdin = true // standard input is taken
 	}
 	for _, t := range opts.Targets {
@@ -331,7 +359,7 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 			continue
 		}
 		if image.IsTarget(t) || strings.Contains(t, "://") {
-			src, err := image.New(t, imgOpts)
+			src, err := image.New(t, opts.imgOpts)
 			if err != nil {
 				return nil, nil, &exitError{code: ExitError, err: hinted{err, "image targets: " + image.Transports}}
 			}
@@ -348,7 +376,11 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		if info.IsDir() {
 			dirs = append(dirs, t)
 		}
-		sources = append(sources, fs.Path{Root: t})
+		sources = append(sources, fs.Path{Root: t, Image: func(target string) {
+			opts.discoveredMu.Lock()
+			defer opts.discoveredMu.Unlock()
+			opts.discovered = append(opts.discovered, target)
+		}})
 	}
 	return sources, dirs, nil
 }

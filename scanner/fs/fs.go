@@ -3,6 +3,7 @@
 package fs
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/secretgate/secretgate/scanner"
 )
@@ -20,6 +22,12 @@ import (
 type Path struct {
 	// Root is the path as the user named it.
 	Root string
+	// Image, when set, receives the container images met in the tree (a
+	// docker save tarball, an OCI layout directory or archive), named as
+	// image targets (docker-archive:PATH, oci:DIR, oci-archive:PATH),
+	// instead of scanning them as plain files: an image's layers need an
+	// image's reading (deleted files, config, history).
+	Image func(target string)
 }
 
 var _ scanner.Source = Path{}
@@ -66,14 +74,76 @@ func (p Path) Walk(ctx context.Context, visit func(scanner.Content) error, warn 
 			if d.Name() == ".git" && path != p.Root {
 				return filepath.SkipDir
 			}
+			if p.Image != nil && isOCILayout(path) {
+				p.Image("oci:" + path)
+				return filepath.SkipDir
+			}
 			return nil
 		case mode&iofs.ModeSymlink != 0:
 			return nil // never followed: a link can point anywhere, or loop
 		case !mode.IsRegular():
 			return nil // FIFOs, sockets, devices: reading could block forever
 		}
+		if p.Image != nil {
+			if transport := imageArchive(path); transport != "" {
+				p.Image(transport + ":" + path)
+				return nil
+			}
+		}
 		return visit(fileContent(rel(p.Root, path), path))
 	})
+}
+
+// isOCILayout reports whether dir is an OCI image layout.
+func isOCILayout(dir string) bool {
+	for _, f := range []string{"oci-layout", "index.json"} {
+		if info, err := os.Stat(filepath.Join(dir, f)); err != nil || !info.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
+}
+
+// imageArchive tells whether the file at path is a tar holding an image:
+// "docker-archive" (a manifest.json at the top, as docker save writes) or
+// "oci-archive" (an OCI layout); "" otherwise. Only tar headers are read:
+// the reader seeks over the entries' data.
+func imageArchive(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	if n, _ := io.ReadFull(f, head); n < 262 || string(head[257:262]) != "ustar" {
+		return ""
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
+	tr := tar.NewReader(f)
+	var manifest, layout, index bool
+	for range 100_000 {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		switch strings.TrimPrefix(h.Name, "./") {
+		case "manifest.json":
+			manifest = true
+		case "oci-layout":
+			layout = true
+		case "index.json":
+			index = true
+		}
+	}
+	switch {
+	case layout && index:
+		return "oci-archive"
+	case manifest:
+		return "docker-archive"
+	}
+	return ""
 }
 
 func fileContent(relPath, path string) scanner.Content {
