@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -429,3 +430,57 @@ func TestForeignLayerIsReported(t *testing.T) {
 type foreignLayer struct{ v1.Layer }
 
 func (foreignLayer) MediaType() (types.MediaType, error) { return types.DockerForeignLayer, nil }
+
+// TestDockerDaemonWithPodman reads an image through the Docker API that
+// podman serves (podman system service), as docker-daemon: does with
+// DOCKER_HOST. It skips, saying why, where podman or its service cannot run.
+func TestDockerDaemonWithPodman(t *testing.T) {
+	podman, err := exec.LookPath("podman")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("podman is not on PATH, and CI installs it: %v", err)
+		}
+		t.Skipf("podman not installed (apt-get install podman runc): %v", err)
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "containers.conf")
+	os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644)
+	t.Setenv("CONTAINERS_CONF", conf)
+	global := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
+		"--runtime", "runc", "--cgroup-manager", "cgroupfs", "--storage-driver", "vfs"}
+	rootfs := filepath.Join(dir, "rootfs.tar")
+	f, _ := os.Create(rootfs)
+	tw := tar.NewWriter(f)
+	body := "TOKEN=" + planted["KEPT"] + "\n"
+	tw.WriteHeader(&tar.Header{Name: "app/.env", Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+	tw.Write([]byte(body))
+	tw.Close()
+	f.Close()
+	if out, err := exec.Command(podman, append(global, "import", rootfs, "localhost/sgtest:1")...).CombinedOutput(); err != nil {
+		t.Skipf("podman cannot import an image here: %v\n%s", err, out)
+	}
+	sock := filepath.Join(dir, "podman.sock")
+	svc := exec.Command(podman, append(global, "system", "service", "--time=0", "unix://"+sock)...)
+	if err := svc.Start(); err != nil {
+		t.Skipf("podman system service cannot start: %v", err)
+	}
+	defer func() { svc.Process.Kill(); svc.Wait() }()
+	for i := 0; ; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		if i == 100 {
+			t.Skip("podman system service did not open its socket within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Setenv("DOCKER_HOST", "unix://"+sock)
+	target := "docker-daemon:localhost/sgtest:1"
+	fs, _, err := scan(t, target, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := summary(target, fs), "known:KEPT !/app/.env"; got != want {
+		t.Errorf("findings:\n%s\nwant:\n%s", got, want)
+	}
+}
