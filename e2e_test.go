@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -38,6 +40,40 @@ func buildSecretgate(t *testing.T) string {
 	return bin
 }
 
+// actionEnv returns the environment and command line action.yml gives the
+// image for inputs (the others take their defaults).
+func actionEnv(t *testing.T, inputs map[string]string) (map[string]string, string) {
+	t.Helper()
+	a := readAction(t)
+	value := func(ref string) string {
+		name := strings.TrimSuffix(strings.TrimPrefix(ref, "${{ inputs."), " }}")
+		if v, ok := inputs[name]; ok {
+			return v
+		}
+		return a.Inputs[name].Default
+	}
+	env := map[string]string{}
+	for k, ref := range a.Runs.Env {
+		if v := value(ref); v != "" {
+			env[k] = v
+		}
+	}
+	var args []string
+	for _, ref := range a.Runs.Args {
+		args = append(args, value(ref))
+	}
+	return env, strings.Join(args, " ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // TestGitHubActionsWithAct runs a workflow with act (GitHub Actions
 // semantics on this host): one step fetches a secret from Secrets Manager
 // into step outputs, the next prints it plainly, in base64 and URL-encoded,
@@ -54,14 +90,26 @@ func TestGitHubActionsWithAct(t *testing.T) {
 	defer srv.Close()
 
 	repo := t.TempDir()
+	token := fixture.GitHubPAT(333)
+	// The steps call the binary the way action.yml calls the image: its
+	// inputs become the SECRETGATE_* variables of runs.env, the command
+	// comes from runs.args.
+	step := func(id string, inputs map[string]string) string {
+		env, cmd := actionEnv(t, inputs)
+		var b strings.Builder
+		fmt.Fprintf(&b, "      - id: %s\n        continue-on-error: true\n        env:\n", id)
+		for _, k := range sortedKeys(env) {
+			fmt.Fprintf(&b, "          %s: %q\n", k, env[k])
+		}
+		fmt.Fprintf(&b, "        run: %s %s\n", bin, cmd)
+		return b.String()
+	}
 	workflow := `on: push
 jobs:
   deploy:
     runs-on: ubuntu-latest
     steps:
-      - id: secrets
-        run: ` + bin + ` fetch --secret 'DB_PASSWORD=ref+awssecrets://prod/db#/password'
-      - name: print it
+` + step("secrets", map[string]string{"command": "fetch", "secrets": "DB_PASSWORD=ref+awssecrets://prod/db#/password"}) + `      - name: print it
         env:
           V: ${{ steps.secrets.outputs.DB_PASSWORD }}
         run: |
@@ -69,6 +117,11 @@ jobs:
           echo "b64: $(printf %s "$V" | base64 -w0)"
           echo "url: $(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$V")"
           echo "done printing"
+      - run: printf 'GITHUB_TOKEN=%s\n' "$PLANTED" > leak.env
+        env:
+          PLANTED: ${{ env.PLANTED_TOKEN }}
+` + step("scan", map[string]string{"command": "scan", "targets": "leak.env", "args": "--no-color"}) + `      - if: steps.scan.outcome == 'failure'
+        run: echo "scan failed the step as it should"
 `
 	write := func(name, body string) {
 		p := filepath.Join(repo, name)
@@ -82,6 +135,7 @@ jobs:
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL, "AWS_REGION=" + srv.Region,
 		"AWS_ACCESS_KEY_ID=" + fixture.AWSAccessKeyID(300), "AWS_SECRET_ACCESS_KEY=" + fixture.Password(301, 40),
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"PLANTED_TOKEN=" + token,
 	}, "\n")+"\n")
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=e2e@example.com", "-c", "user.name=e2e", "commit", "-qm", "e2e"}} {
 		cmd := exec.Command("git", args...)
@@ -98,7 +152,8 @@ jobs:
 	if err != nil {
 		t.Fatalf("act: %v\n%s", err, log)
 	}
-	for _, want := range []string{"plain: ***", "b64: ***", "url: ***", "done printing"} {
+	for _, want := range []string{"plain: ***", "b64: ***", "url: ***", "done printing",
+		"Rule:        github-pat", "scan failed the step as it should"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("act log lacks %q", want)
 		}
@@ -108,6 +163,7 @@ jobs:
 		"its base64":    base64.StdEncoding.EncodeToString([]byte(value)),
 		"its URL form":  url.QueryEscape(value),
 		"its path form": url.PathEscape(value),
+		"the token":     token,
 	} {
 		if strings.Contains(log, form) {
 			t.Errorf("act log holds %s", name)

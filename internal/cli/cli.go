@@ -60,6 +60,14 @@ func usageError(format string, args ...any) error {
 // the process exit code.
 func Main(ctx context.Context, args []string, stdio IO, getenv Getenv) int {
 	root := newRoot(stdio, getenv)
+	if extra := getenv("SECRETGATE_ARGS"); extra != "" {
+		words, err := splitWords(extra)
+		if err != nil {
+			printError(stdio.Err, fmt.Errorf("SECRETGATE_ARGS: %w", err))
+			return ExitError
+		}
+		args = insertArgs(args, words)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -119,6 +127,7 @@ flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
 		newScrubCmd(stdio, getenv),
 		newRunCmd(stdio, getenv),
 		newVersionCmd(stdio),
+		newCleanupCmd(stdio, getenv),
 	)
 	return root
 }
@@ -165,6 +174,66 @@ func nonEmptyLines(s string) []string {
 	return out
 }
 
+// insertArgs puts extra flags after the command name and before any --,
+// so that they reach the command, not the program it runs.
+func insertArgs(args, extra []string) []string {
+	if len(args) == 0 {
+		return extra
+	}
+	out := append([]string{args[0]}, extra...)
+	return append(out, args[1:]...)
+}
+
+// splitWords splits s into words as a POSIX shell would, with single and
+// double quotes and backslashes, but no expansion of any kind.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("unclosed single quote")
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, errors.New("unclosed double quote")
+			}
+			inWord = true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
 func newVersionCmd(stdio IO) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
@@ -175,4 +244,15 @@ func newVersionCmd(stdio IO) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// Flags returns each command's flag names, for checks that the action,
+// templates and README name only flags that exist.
+func Flags() map[string][]string {
+	root := newRoot(IO{}, func(string) string { return "" })
+	out := map[string][]string{}
+	for _, c := range root.Commands() {
+		c.Flags().VisitAll(func(f *pflag.Flag) { out[c.Name()] = append(out[c.Name()], f.Name) })
+	}
+	return out
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/secretgate/secretgate/scanner/fs"
 	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/rules"
+	"github.com/secretgate/secretgate/scanner/staged"
 )
 
 // ScanOptions is what `secretgate scan` was asked to do.
@@ -34,6 +35,10 @@ type ScanOptions struct {
 
 	Strict          bool // incomplete targets are exit 2
 	MaxArchiveDepth int
+
+	Staged         bool     // scan what the git index holds, as a commit will record it
+	ExtraTargets   []string // --target: targets given as flags (the action's input)
+	FailOnFindings bool
 
 	Platform         string // one platform of a multi-platform image
 	InsecureRegistry bool
@@ -72,8 +77,11 @@ the scan could not be done or its result cannot be trusted.`,
 			if err := bindEnv(cmd, getenv); err != nil {
 				return err
 			}
-			opts.Targets = args
-			if len(opts.Targets) == 0 {
+			opts.Targets = append(args, opts.ExtraTargets...)
+			if opts.Staged && len(opts.Targets) > 0 {
+				return usageError("--staged scans the git index: name no targets")
+			}
+			if len(opts.Targets) == 0 && !opts.Staged {
 				opts.Targets = []string{"."}
 			}
 			return runScan(cmd.Context(), opts)
@@ -84,6 +92,9 @@ the scan could not be done or its result cannot be trusted.`,
 	f.StringArrayVar(&opts.Reports, "report", nil, "also write a report, FORMAT=PATH (repeatable)")
 	f.StringVarP(&opts.Config, "config", "c", "", "gitleaks configuration (.gitleaks.toml); GITLEAKS_CONFIG is read too")
 	f.IntVar(&opts.ExitCode, "exit-code", ExitFindings, "exit status when there are findings")
+	f.BoolVar(&opts.FailOnFindings, "fail-on-findings", true, "exit with --exit-code when there are findings; false reports them and exits 0")
+	f.BoolVar(&opts.Staged, "staged", false, "scan the files staged in the git index, as the next commit will record them (for a pre-commit hook)")
+	f.StringArrayVar(&opts.ExtraTargets, "target", nil, "a target, as an argument would name it (repeatable)")
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no summary on stderr")
 	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 2 when anything could not be fully scanned (a limit, a corrupt or encrypted member)")
@@ -228,7 +239,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 			return &exitError{code: ExitError, err: errors.New("--strict: the scan was incomplete")}
 		}
 	}
-	if len(rep.Findings) > 0 {
+	if len(rep.Findings) > 0 && opts.FailOnFindings {
 		return &exitError{code: opts.ExitCode}
 	}
 	return nil
@@ -337,6 +348,9 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
 	stdin := false
+	if opts.Staged {
+		sources = append(sources, staged.Index{})
+	}
 	opts.imgOpts = image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
 		Getenv: opts.Getenv, Workers: 4,
