@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
 )
@@ -171,5 +173,204 @@ jobs:
 	}
 	if t.Failed() {
 		t.Logf("act log:\n%s", log)
+	}
+}
+
+func gitRepo(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=e2e@example.com", "-c", "user.name=e2e", "commit", "-qm", "e2e", "--allow-empty"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
+
+// TestPreCommitHook runs the hook from this checkout with pre-commit
+// try-repo, as a user would before adding it to .pre-commit-config.yaml: a
+// staged file with a token fails, a clean one passes.
+func TestPreCommitHook(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the hook with pre-commit: not in -short mode")
+	}
+	preCommit := need(t, "pre-commit", "apt-get install pre-commit")
+	self, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	token := fixture.GitHubPAT(444)
+	gitRepo(t, dir, map[string]string{"README.md": "scratch\n"})
+	os.WriteFile(filepath.Join(dir, "leak.env"), []byte("GITHUB_TOKEN="+token+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "clean.txt"), []byte("nothing here\n"), 0o644)
+	exec.Command("git", "-C", dir, "add", "leak.env", "clean.txt").Run()
+	run := func(file string) (string, error) {
+		cmd := exec.Command(preCommit, "try-repo", self, "secretgate", "--files", file)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PRE_COMMIT_HOME="+filepath.Join(t.TempDir(), "cache"), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("leak.env")
+	if err == nil || !strings.Contains(out, "github-pat") || !strings.Contains(out, "Failed") {
+		t.Errorf("pre-commit on a staged token: %v\n%s\nwant the hook to fail naming github-pat", err, out)
+	}
+	if strings.Contains(out, token) {
+		t.Error("pre-commit output holds the token")
+	}
+	if out, err := run("clean.txt"); err != nil || !strings.Contains(out, "Passed") {
+		t.Errorf("pre-commit on a clean file: %v\n%s\nwant it to pass", err, out)
+	}
+}
+
+// TestStagedScan checks scan --staged: it reads what the index holds, not
+// the working tree.
+func TestStagedScan(t *testing.T) {
+	need(t, "git", "apt-get install git")
+	bin := buildSecretgate(t)
+	dir := t.TempDir()
+	token := fixture.GitHubPAT(555)
+	gitRepo(t, dir, map[string]string{"README.md": "x\n"})
+	p := filepath.Join(dir, "app.env")
+	os.WriteFile(p, []byte("TOKEN="+token+"\n"), 0o644)
+	exec.Command("git", "-C", dir, "add", "app.env").Run()
+	os.WriteFile(p, []byte("TOKEN=removed-in-the-working-tree-only\n"), 0o644)
+	cmd := exec.Command(bin, "scan", "--staged", "--format", "json")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("scan --staged: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"path": "app.env"`) || !strings.Contains(string(out), "github-pat") {
+		t.Errorf("scan --staged output lacks the staged token:\n%s", out)
+	}
+}
+
+// TestGitLabTemplate runs a scratch project that includes the GitLab
+// template with gitlab-ci-local (shell executor, the locally built binary
+// standing in for the image): the scan job fails on a leak and leaves a
+// secret detection report that validates; the deploy job runs helm through
+// secretgate with a masked log.
+func TestGitLabTemplate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs gitlab-ci-local: not in -short mode")
+	}
+	glci := need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.60.0")
+	need(t, "rsync", "apt-get install rsync")
+	need(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
+	bin := buildSecretgate(t)
+	value := fixture.Password(666, 24)
+	srv := fake.New("eu-west-1",
+		fake.Secret{Name: "prod/db", String: `{"password":"` + value + `"}`},
+		fake.Secret{Name: "prod/token", String: "tok-" + value})
+	defer srv.Close()
+
+	dir := t.TempDir()
+	template, err := os.ReadFile("templates/secretgate.gitlab-ci.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"secretgate.gitlab-ci.yml": string(template),
+		".gitlab-ci.yml": `include:
+  - local: secretgate.gitlab-ci.yml
+stages: [test, deploy]
+secrets:
+  extends: .secretgate-scan
+deploy:
+  extends: .secretgate-deploy
+  variables:
+    SECRETGATE_RELEASE: web
+    SECRETGATE_CHART: chart
+    SECRETGATE_HELM_COMMAND: template
+    SECRETGATE_VALUES: "-f chart/values.yaml -f chart/secrets.prod.yaml"
+`,
+		"src/leak.env": "GITHUB_TOKEN=" + fixture.GitHubPAT(667) + "\n",
+	}
+	for _, name := range []string{"Chart.yaml", "values.yaml", "secrets.prod.yaml", "templates/secret.yaml", "templates/deployment.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata/charts/webapp", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files["chart/"+name] = string(b)
+	}
+	gitRepo(t, dir, files)
+	run := func(job string) (string, error) {
+		args := []string{"--force-shell-executor", job}
+		for _, v := range []string{
+			"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL, "AWS_REGION=" + srv.Region,
+			"AWS_ACCESS_KEY_ID=" + fixture.AWSAccessKeyID(668), "AWS_SECRET_ACCESS_KEY=" + fixture.Password(669, 40),
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+			"HELM_CACHE_HOME=/tmp/helm-e2e", "HELM_CONFIG_HOME=/tmp/helm-e2e", "HELM_DATA_HOME=/tmp/helm-e2e",
+		} {
+			args = append(args, "--variable", v)
+		}
+		cmd := exec.Command(glci, args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bin)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run("secrets")
+	if err == nil || !strings.Contains(out, "github-pat") {
+		t.Errorf("scan job: %v, want it to fail on the leak\n%s", err, out)
+	}
+	reports, _ := filepath.Glob(filepath.Join(dir, ".gitlab-ci-local", "artifacts", "secrets", "*", "gl-secret-detection-report.json"))
+	more, _ := filepath.Glob(filepath.Join(dir, ".gitlab-ci-local", "artifacts", "secrets", "gl-secret-detection-report.json"))
+	reports = append(reports, more...)
+	if len(reports) == 0 {
+		t.Fatalf("no gl-secret-detection-report.json among the scan job's artifacts\n%s", out)
+	}
+	validateGitLabReport(t, reports[0])
+
+	out, err = run("deploy")
+	if err != nil {
+		t.Fatalf("deploy job: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "db-password: ***") {
+		t.Errorf("deploy job log lacks the masked Secret\n%s", out)
+	}
+	if strings.Contains(out, value) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(value))) {
+		t.Errorf("deploy job log holds the secret\n%s", out)
+	}
+}
+
+func validateGitLabReport(t *testing.T, path string) {
+	t.Helper()
+	schemaFile := "internal/report/testdata/schemas/gitlab-secret-detection-report-format.json"
+	f, err := os.Open(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AddResource("gitlab.json", doc)
+	schema, err := c.Compile("gitlab.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	inst, err := jsonschema.UnmarshalJSON(r)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if err := schema.Validate(inst); err != nil {
+		t.Errorf("%s does not validate: %v", path, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -17,6 +18,11 @@ import (
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
 )
+
+// binDir holds a secretgate built without the race detector for the
+// scripts: under -race, every start of the test binary would spend seconds
+// in go-re2's instrumented initialisation, and the scripts start it often.
+var binDir string
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -27,13 +33,43 @@ func TestMain(m *testing.M) {
 	})
 }
 
+// scriptBinary builds the secretgate the scripts run, once.
+func scriptBinary(t *testing.T) string {
+	t.Helper()
+	scriptBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "secretgate-bin-")
+		if err != nil {
+			scriptBinErr = err
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "secretgate"), ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			scriptBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		binDir = dir
+	})
+	if scriptBinErr != nil {
+		t.Fatal(scriptBinErr)
+	}
+	return binDir
+}
+
+var (
+	scriptBinOnce sync.Once
+	scriptBinErr  error
+)
+
 // TestScript runs the end-to-end scripts in testdata/script. Token-shaped
 // values come from internal/fixture as environment variables; `expand IN
 // OUT` writes IN with $VARS replaced, to plant them in files.
 func TestScript(t *testing.T) {
+	bin := scriptBinary(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
 			testdata, err := filepath.Abs("testdata")
 			if err != nil {
 				return err
