@@ -212,10 +212,19 @@ func TestPreCommitHook(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "leak.env"), []byte("GITHUB_TOKEN="+token+"\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "clean.txt"), []byte("nothing here\n"), 0o644)
 	exec.Command("git", "-C", dir, "add", "leak.env", "clean.txt").Run()
+	// pre-commit builds the hook in a GOPATH of its own; the module and
+	// build caches are shared with this machine's so that it need not fetch
+	// and compile everything again.
+	goEnv := func(name string) string {
+		out, _ := exec.Command("go", "env", name).Output()
+		return strings.TrimSpace(string(out))
+	}
+	home := filepath.Join(t.TempDir(), "cache")
 	run := func(file string) (string, error) {
 		cmd := exec.Command(preCommit, "try-repo", self, "secretgate", "--files", file)
 		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "PRE_COMMIT_HOME="+filepath.Join(t.TempDir(), "cache"), "CGO_ENABLED=0")
+		cmd.Env = append(os.Environ(), "PRE_COMMIT_HOME="+home, "CGO_ENABLED=0",
+			"GOMODCACHE="+goEnv("GOMODCACHE"), "GOCACHE="+goEnv("GOCACHE"))
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
