@@ -10,6 +10,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -518,6 +519,24 @@ func (s *Source) walkLayer(ctx context.Context, l v1.Layer, digest string, visit
 			continue
 		}
 		info.writes[p] = true
+		if h.Size <= smallFile {
+			// Small files are read into memory and handed on without
+			// waiting, so the scan's workers share one layer's files; the
+			// hand-off blocks while they are busy, which bounds memory.
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				warn(fmt.Errorf("image %q: layer %s: %v", s.target, short(digest), registryError(err)))
+				s.incompletef("%s: layer %s: %v", s.target, short(digest), err)
+				return nil
+			}
+			if err := visit(scanner.Content{
+				Path: s.target + "!" + p, FilePath: p, Layer: digest,
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+			}); err != nil {
+				return err
+			}
+			continue
+		}
 		done := make(chan struct{})
 		var once sync.Once
 		content := scanner.Content{
@@ -538,6 +557,10 @@ func (s *Source) walkLayer(ctx context.Context, l v1.Layer, digest string, visit
 		}
 	}
 }
+
+// smallFile is the size up to which a layer's files are read into memory
+// and scanned in parallel.
+const smallFile = 4 << 20
 
 func isLayerType(mt types.MediaType) bool {
 	switch mt {
@@ -592,7 +615,12 @@ func (s *Source) Finalize(fs []scanner.Finding) []scanner.Finding {
 		}
 		return -1
 	}
-	type key struct{ rule, path, fingerprint string }
+	// The same secret at the same place of the same file, in another layer.
+	type key struct {
+		rule, path, fingerprint string
+		line, column            int
+		offset                  int64
+	}
 	best := map[key]int{} // key -> index in out of the finding kept
 	var out []scanner.Finding
 	for _, f := range fs {
@@ -610,7 +638,7 @@ func (s *Source) Finalize(fs []scanner.Finding) []scanner.Finding {
 			}
 		}
 		f.Deleted = !live
-		k := key{f.Rule, f.Path, f.Fingerprint}
+		k := key{f.Rule, f.Path, f.Fingerprint, f.Line, f.Column, f.Offset}
 		if j, ok := best[k]; ok {
 			prev := out[j]
 			// Keep the live one, then the one in the higher layer.
