@@ -560,7 +560,7 @@ func (s *Source) walkLayer(ctx context.Context, l v1.Layer, digest string, visit
 
 // smallFile is the size up to which a layer's files are read into memory
 // and scanned in parallel.
-const smallFile = 4 << 20
+const smallFile = 16 << 20
 
 func isLayerType(mt types.MediaType) bool {
 	switch mt {
