@@ -17,20 +17,6 @@ import (
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
 )
 
-// need returns the path of a tool the test needs: under CI=true the tools
-// are installed, so a missing one fails the test instead of skipping it.
-func need(t *testing.T, tool, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not on PATH, and CI installs it (%s)", tool, install)
-		}
-		t.Skipf("%s is not installed (%s)", tool, install)
-	}
-	return p
-}
-
 func buildSecretgate(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "secretgate")
@@ -84,8 +70,8 @@ func TestGitHubActionsWithAct(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs act: not in -short mode")
 	}
-	act := need(t, "act", "go install github.com/nektos/act@v0.2.89")
-	need(t, "git", "apt-get install git")
+	act := fixture.Tool(t, "act", "go install github.com/nektos/act@v0.2.89")
+	fixture.Tool(t, "git", "apt-get install git")
 	bin := buildSecretgate(t)
 	value := fixture.Password(321, 24) + "/+="
 	srv := fake.New("eu-west-1", fake.Secret{Name: "prod/db", String: `{"password":"` + value + `"}`})
@@ -201,7 +187,7 @@ func TestPreCommitHook(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the hook with pre-commit: not in -short mode")
 	}
-	preCommit := need(t, "pre-commit", "apt-get install pre-commit")
+	preCommit := fixture.Tool(t, "pre-commit", "apt-get install pre-commit")
 	self, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +229,7 @@ func TestPreCommitHook(t *testing.T) {
 // TestStagedScan checks scan --staged: it reads what the index holds, not
 // the working tree.
 func TestStagedScan(t *testing.T) {
-	need(t, "git", "apt-get install git")
+	fixture.Tool(t, "git", "apt-get install git")
 	bin := buildSecretgate(t)
 	dir := t.TempDir()
 	token := fixture.GitHubPAT(555)
@@ -272,9 +258,9 @@ func TestGitLabTemplate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs gitlab-ci-local: not in -short mode")
 	}
-	glci := need(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.60.0")
-	need(t, "rsync", "apt-get install rsync")
-	need(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
+	glci := fixture.Tool(t, "gitlab-ci-local", "npm install -g gitlab-ci-local@4.60.0")
+	fixture.Tool(t, "rsync", "apt-get install rsync")
+	fixture.Tool(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 	bin := buildSecretgate(t)
 	value := fixture.Password(666, 24)
 	srv := fake.New("eu-west-1",

@@ -116,14 +116,11 @@ func zstdOf(t *testing.T, b []byte) []byte {
 }
 
 func bzip2Of(t *testing.T, b []byte) []byte {
-	cmd := exec.Command("bzip2", "-c")
+	cmd := exec.Command(fixture.Tool(t, "bzip2", "apt-get install bzip2"), "-c")
 	cmd.Stdin = bytes.NewReader(b)
 	out, err := cmd.Output()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("bzip2 cannot run, and CI installs it: %v", err)
-		}
-		t.Skipf("bzip2 (Debian package bzip2) cannot run here: %v", err)
+		t.Fatalf("bzip2: %v", err)
 	}
 	return out
 }
@@ -393,13 +390,7 @@ func TestZipSpilledPastMemoryBudget(t *testing.T) {
 // TestHelmChartPackage packages a chart with the real helm and finds the
 // password its values.yaml carries inside the .tgz.
 func TestHelmChartPackage(t *testing.T) {
-	helm, err := exec.LookPath("helm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("helm is not on PATH, and CI installs it: %v", err)
-		}
-		t.Skipf("helm not installed (go install helm.sh/helm/v3/cmd/helm@v3.22.0): %v", err)
-	}
+	helm := fixture.Tool(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
 	dir := t.TempDir()
 	chart := filepath.Join(dir, "webapp")
 	write(t, chart, "Chart.yaml", []byte("apiVersion: v2\nname: webapp\nversion: 1.2.3\n"))

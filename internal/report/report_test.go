@@ -213,13 +213,7 @@ func TestNoReportHoldsASecret(t *testing.T) {
 // installs it (npm @microsoft/sarif-multitool); elsewhere the test skips
 // when it is not on PATH.
 func TestSARIFMultitool(t *testing.T) {
-	tool, err := exec.LookPath("sarif-multitool")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("sarif-multitool is not on PATH, and CI installs it: %v", err)
-		}
-		t.Skipf("sarif-multitool not installed (npm install @microsoft/sarif-multitool): %v", err)
-	}
+	tool := fixture.Tool(t, "sarif-multitool", "npm install @microsoft/sarif-multitool")
 	file := filepath.Join(t.TempDir(), "sample.sarif")
 	var b bytes.Buffer
 	if err := SARIF(&b, sample()); err != nil {

@@ -308,13 +308,7 @@ func TestArchivesAndLayouts(t *testing.T) {
 // the test image between oci:, docker-archive:, oci-archive: and a
 // registry.
 func TestSkopeo(t *testing.T) {
-	skopeo, err := exec.LookPath("skopeo")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("skopeo is not on PATH, and CI installs it: %v", err)
-		}
-		t.Skipf("skopeo not installed (apt-get install skopeo): %v", err)
-	}
+	skopeo := fixture.Tool(t, "skopeo", "apt-get install skopeo")
 	dir := t.TempDir()
 	lp, err := layout.Write(filepath.Join(dir, "src"), empty.Index)
 	if err != nil {
@@ -435,13 +429,7 @@ func (foreignLayer) MediaType() (types.MediaType, error) { return types.DockerFo
 // podman serves (podman system service), as docker-daemon: does with
 // DOCKER_HOST. It skips, saying why, where podman or its service cannot run.
 func TestDockerDaemonWithPodman(t *testing.T) {
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("podman is not on PATH, and CI installs it: %v", err)
-		}
-		t.Skipf("podman not installed (apt-get install podman runc): %v", err)
-	}
+	podman := fixture.Tool(t, "podman", "apt-get install podman runc")
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "containers.conf")
 	os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644)
