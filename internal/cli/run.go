@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/secretgate/secretgate/internal/scrub"
+	"github.com/secretgate/secretgate/scanner"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
@@ -22,6 +23,7 @@ type RunOptions struct {
 	Secrets    SecretOptions
 	Mask       string
 	FailOnLeak bool
+	Rules      bool
 	Command    []string
 
 	IO     IO
@@ -60,6 +62,7 @@ command ends if anything was masked, naming the secrets (never their values).`,
 	addSecretFlags(cmd.Flags(), &opts.Secrets)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
 	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command printed any secret")
+	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
 	return cmd
 }
 
@@ -78,14 +81,22 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		env = append(env, s.Name+"="+s.Value)
 	}
 
-	res, err := runScrubbed(child{
-		argv: opts.Command, env: env, io: opts.IO, matcher: m, mask: opts.Mask,
-	})
+	c := child{argv: opts.Command, env: env, io: opts.IO, matcher: m, mask: opts.Mask}
+	if opts.Rules {
+		if c.rules, err = defaultRules(ctx); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+	}
+	res, err := runScrubbed(c)
 	if err != nil {
 		return err
 	}
 	code := res.code
-	if leaks := leakReport(m, res.counts...); leaks != "" {
+	leaks := leakReport(m, res.counts...)
+	if res.ruleMasks > 0 {
+		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by gitleaks rules", plural(res.ruleMasks, "token")), ", ")
+	}
+	if leaks != "" {
 		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)
 		if opts.FailOnLeak && code == 0 {
 			code = ExitFindings
@@ -104,20 +115,29 @@ type child struct {
 	io      IO
 	matcher *known.Matcher
 	mask    string
-	extra   []*os.File // passed as file descriptors 3, 4, ...
+	extra   []*os.File       // passed as file descriptors 3, 4, ...
+	rules   scanner.Detector // when set, also masks what it finds, line by line
 }
 
 // childResult is how a child ended.
 type childResult struct {
-	code   int     // its exit status, or 128+N when killed by signal N
-	counts [][]int // masked runs per secret, on stdout and on stderr
+	code      int     // its exit status, or 128+N when killed by signal N
+	counts    [][]int // masked runs per secret, on stdout and on stderr
+	ruleMasks int     // tokens masked because a rule matched them
 }
 
 // runScrubbed starts c with its stdout and stderr passed through
 // scrubbers, passes INT, TERM and HUP on to it, and waits for it.
 func runScrubbed(c child) (childResult, error) {
-	stdout := scrub.New(c.io.Out, c.matcher, c.mask)
-	stderr := scrub.New(c.io.Err, c.matcher, c.mask)
+	outW, errW := c.io.Out, c.io.Err
+	var lines []*scrub.Lines
+	if c.rules != nil {
+		lo, le := scrub.NewLines(outW, c.rules, c.mask), scrub.NewLines(errW, c.rules, c.mask)
+		lines = []*scrub.Lines{lo, le}
+		outW, errW = lo, le
+	}
+	stdout := scrub.New(outW, c.matcher, c.mask)
+	stderr := scrub.New(errW, c.matcher, c.mask)
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Env = c.env
 	cmd.Stdin = c.io.In
@@ -153,8 +173,12 @@ func runScrubbed(c child) (childResult, error) {
 	waitErr := cmd.Wait()
 	close(done)
 	flushErr := errors.Join(stdout.Close(), stderr.Close())
-
 	res := childResult{counts: [][]int{stdout.Counts(), stderr.Counts()}}
+	for _, l := range lines {
+		flushErr = errors.Join(flushErr, l.Close())
+		res.ruleMasks += l.Masked()
+	}
+
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(waitErr, &exitErr):

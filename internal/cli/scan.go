@@ -438,6 +438,15 @@ func loadRules(ctx context.Context, opts *ScanOptions, dirs []string) (*rules.Ru
 	return r, nil
 }
 
+// defaultRules returns gitleaks' default rules, for masking.
+func defaultRules(ctx context.Context) (*rules.Rules, error) {
+	cfg, err := rules.Default()
+	if err != nil {
+		return nil, err
+	}
+	return rules.New(ctx, cfg, rules.Options{}), nil
+}
+
 func fileExists(p string) bool {
 	info, err := os.Stat(p)
 	return err == nil && info.Mode().IsRegular()

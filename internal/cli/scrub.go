@@ -9,12 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/secretgate/secretgate/internal/scrub"
+	"github.com/secretgate/secretgate/scanner/known"
 )
 
 // ScrubOptions is what `secretgate scrub` was asked to do.
 type ScrubOptions struct {
 	Secrets SecretOptions
 	Mask    string
+	Rules   bool
 
 	IO     IO
 	Getenv Getenv
@@ -40,6 +42,7 @@ input is cut. Bytes that cannot begin a secret are written at once.`,
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
+	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
 	return cmd
 }
 
@@ -49,15 +52,32 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	if err != nil {
 		return err
 	}
-	if m == nil {
+	if m == nil && !opts.Rules {
 		return &exitError{code: ExitError, err: hinted{
 			errors.New("no secrets to mask"),
-			"name them with --secret NAME=REF, --secrets-file FILE or --known-env VAR",
+			"name them with --secret NAME=REF, --secrets-file FILE or --known-env VAR, or mask rule matches with --rules",
 		}}
 	}
-	w := scrub.New(opts.IO.Out, m, opts.Mask)
+	if m == nil {
+		m = known.New(nil, nil)
+	}
+	out := opts.IO.Out
+	var lines *scrub.Lines
+	if opts.Rules {
+		r, err := defaultRules(ctx)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		lines = scrub.NewLines(out, r, opts.Mask)
+		out = lines
+	}
+	w := scrub.New(out, m, opts.Mask)
 	_, copyErr := io.Copy(w, readerOnly{opts.IO.In})
-	if err := errors.Join(copyErr, w.Close()); err != nil {
+	err = errors.Join(copyErr, w.Close())
+	if lines != nil {
+		err = errors.Join(err, lines.Close())
+	}
+	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("scrubbing standard input: %w", err)}
 	}
 	return nil

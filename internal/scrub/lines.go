@@ -1,0 +1,118 @@
+package scrub
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/secretgate/secretgate/scanner"
+)
+
+// MaxLine bounds how much of a line is held back for the rule masker; a
+// longer line is masked and passed on in pieces of this size.
+const MaxLine = 64 << 10
+
+// Lines is an io.WriteCloser that masks, line by line, what a detector
+// (gitleaks rules) finds: tokens nobody declared. A line ends at \n or \r,
+// so progress lines pass at once. Like Writer, the first error sticks and
+// Close flushes.
+type Lines struct {
+	w    io.Writer
+	d    scanner.Detector
+	mask []byte
+
+	mu     sync.Mutex
+	buf    []byte
+	err    error
+	masked int
+}
+
+var _ io.WriteCloser = (*Lines)(nil)
+
+// NewLines returns a Lines writing to w.
+func NewLines(w io.Writer, d scanner.Detector, mask string) *Lines {
+	if mask == "" {
+		mask = DefaultMask
+	}
+	return &Lines{w: w, d: d, mask: []byte(mask)}
+}
+
+// Write implements io.Writer.
+func (l *Lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil {
+		return 0, l.err
+	}
+	l.buf = append(l.buf, p...)
+	for l.err == nil {
+		i := bytes.IndexAny(l.buf, "\r\n")
+		switch {
+		case i >= 0:
+			l.emit(i + 1)
+		case len(l.buf) >= MaxLine:
+			l.emit(len(l.buf))
+		default:
+			return len(p), nil
+		}
+	}
+	return 0, l.err
+}
+
+// Close writes out a last line without an end.
+func (l *Lines) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil && len(l.buf) > 0 {
+		l.emit(len(l.buf))
+	}
+	return l.err
+}
+
+// Masked returns how many rule matches were masked.
+func (l *Lines) Masked() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.masked
+}
+
+// emit masks and writes buf[:n].
+func (l *Lines) emit(n int) {
+	line := l.buf[:n]
+	var spans []span
+	c := &scanner.Chunk{Data: line, End: len(line), Line: 1, First: true, Last: true}
+	l.d.Detect(context.Background(), c, func(m scanner.Match) {
+		if m.Start < 0 || m.Secret == "" {
+			return
+		}
+		// Mask the secret inside the match, not the key name around it.
+		end := min(len(line), max(m.End, m.Start+len(m.Secret)))
+		if i := strings.Index(string(line[m.Start:end]), m.Secret); i >= 0 {
+			spans = append(spans, span{m.Start + i, m.Start + i + len(m.Secret)})
+		}
+	})
+	out := make([]byte, 0, len(line))
+	at := 0
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	for _, s := range spans {
+		if s.start < at {
+			s.start = at
+		}
+		if s.end <= s.start {
+			continue
+		}
+		out = append(append(out, line[at:s.start]...), l.mask...)
+		at = s.end
+		l.masked++
+	}
+	out = append(out, line[at:]...)
+	if _, err := l.w.Write(out); err != nil {
+		l.err = err
+	}
+	l.buf = l.buf[:copy(l.buf, l.buf[n:])]
+}
+
+type span struct{ start, end int }
