@@ -11,7 +11,7 @@ out=bench/out
 mkdir -p "$out"
 CGO_ENABLED=0 go build -trimpath -o "$out/secretgate" .
 CGO_ENABLED=0 go build -trimpath -tags gore2regex -o "$out/gitleaks-re2" github.com/zricethezav/gitleaks/v8
-tools=(secretgate gitleaks-re2)
+tools=(secretgate secretgate-text gitleaks-re2)
 if [ "${ENGINES:-}" = all ]; then
   CGO_ENABLED=0 go build -trimpath -o "$out/gitleaks-stdlib" github.com/zricethezav/gitleaks/v8
   tools+=(gitleaks-stdlib)
@@ -19,6 +19,8 @@ fi
 cmd() {
   case $1 in
     secretgate) echo "$out/secretgate scan --quiet --format json $corpus" ;;
+    # what gitleaks dir reads: text files only, archives closed
+    secretgate-text) echo "$out/secretgate scan --quiet --format json --no-binaries --max-archive-depth 0 $corpus" ;;
     *) echo "$out/$1 dir $corpus --no-banner --log-level error --exit-code 0 --report-format json --report-path $out/$1.json" ;;
   esac
 }
@@ -28,7 +30,7 @@ for i in $(seq "$runs"); do
   for t in "${tools[@]}"; do
     /usr/bin/time -f '%e %U %M' -o "$out/time" $(cmd "$t") > "$out/$t.out" 2>/dev/null || true
     read -r wall user rss < <(tail -n 1 "$out/time")
-    if [ "$t" = secretgate ]; then
+    if [ "${t%%-*}" = secretgate ]; then
       n=$(grep -c '"fingerprint"' "$out/$t.out" || true)
     else
       n=$(grep -c '"RuleID"' "$out/$t.json" || true)

@@ -35,6 +35,9 @@ type Limits struct {
 	// MemoryBudget is how much of a zip that is not a file on disk is held
 	// in memory; a larger one is spilled to a temporary file (32 MiB).
 	MemoryBudget int64
+	// NoArchives leaves archives and compressed streams closed, and
+	// SkipBinaries leaves binary content unread, as gitleaks dir does.
+	NoArchives, SkipBinaries bool
 }
 
 func (l Limits) withDefaults() Limits {
@@ -147,7 +150,11 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 	// A read error here comes back on the next read, after the bytes that
 	// did arrive have been scanned.
 	head, _ := br.Peek(8000)
-	switch f := archive.Sniff(head); f {
+	f := archive.Sniff(head)
+	if f != archive.None && s.limits.NoArchives {
+		return nil
+	}
+	switch f {
 	case archive.Gzip, archive.Bzip2, archive.Xz, archive.Zstd:
 		if compression >= maxCompression {
 			s.incompletef(c, "more than %d compression layers", maxCompression)
@@ -174,6 +181,9 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		return s.settle(c, s.scanZip(ctx, target, c, br, ra, raSize, depth, b, emit), "zip")
 	}
 	if binary.Is(head) {
+		if s.limits.SkipBinaries {
+			return nil
+		}
 		return s.scanBinary(ctx, target, c, br, emit)
 	}
 	_, err := s.scanReader(ctx, target, c, br, emit)

@@ -35,6 +35,7 @@ type ScanOptions struct {
 
 	Strict          bool // incomplete targets are exit 2
 	MaxArchiveDepth int
+	NoBinaries      bool
 
 	Staged         bool     // scan what the git index holds, as a commit will record it
 	ExtraTargets   []string // --target: targets given as flags (the action's input)
@@ -98,7 +99,8 @@ the scan could not be done or its result cannot be trusted.`,
 	f.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress and no summary on stderr")
 	f.BoolVar(&opts.NoColor, "no-color", false, "never colour the text output")
 	f.BoolVar(&opts.Strict, "strict", false, "exit 2 when anything could not be fully scanned (a limit, a corrupt or encrypted member)")
-	f.IntVar(&opts.MaxArchiveDepth, "max-archive-depth", 5, "how many archives deep to open members")
+	f.IntVar(&opts.MaxArchiveDepth, "max-archive-depth", 5, "how many archives deep to open members; 0 leaves archives closed")
+	f.BoolVar(&opts.NoBinaries, "no-binaries", false, "do not read binary content (its printable runs), as gitleaks dir does")
 	f.StringVar(&opts.Platform, "platform", "", "scan only this platform of a multi-platform image (linux/amd64); default: all")
 	f.BoolVar(&opts.InsecureRegistry, "insecure-registry", false, "allow plain HTTP registries for docker:// targets")
 	f.StringVar(&opts.RegistryUsername, "registry-username", "", "user name for the registry of docker:// targets")
@@ -161,12 +163,11 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	progress := &scanner.Progress{}
 	stop := showProgress(opts, progress)
 	start := time.Now()
-	if opts.MaxArchiveDepth < 1 {
-		return usageError("--max-archive-depth %d: want 1 or more", opts.MaxArchiveDepth)
+	if opts.MaxArchiveDepth < 0 {
+		return usageError("--max-archive-depth %d: want 0 or more", opts.MaxArchiveDepth)
 	}
-	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{
-		Warn: warn, Progress: progress, Limits: scanner.Limits{MaxDepth: opts.MaxArchiveDepth},
-	})
+	limits := scanner.Limits{MaxDepth: opts.MaxArchiveDepth, NoArchives: opts.MaxArchiveDepth == 0, SkipBinaries: opts.NoBinaries}
+	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits})
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -182,9 +183,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 			}
 			more = append(more, src)
 		}
-		res2, err := scanner.Scan(ctx, more, detectors, scanner.Options{
-			Warn: warn, Progress: progress, Limits: scanner.Limits{MaxDepth: opts.MaxArchiveDepth},
-		})
+		res2, err := scanner.Scan(ctx, more, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits})
 		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
