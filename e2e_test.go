@@ -346,3 +346,86 @@ func validateGitLabReport(t *testing.T, path string) {
 		t.Errorf("%s does not validate: %v", path, err)
 	}
 }
+
+// TestContainerImage builds the real Dockerfile with podman and runs the
+// image: `secretgate version`, and a scan of a mounted fixture directory.
+// Nothing can be pulled here, so the base images passed as build arguments
+// are assembled locally (busybox-static, this machine's Go toolchain and CA
+// certificates), modules are vendored into the build context and helm comes
+// prebuilt. Where podman cannot run, the test says so and skips.
+func TestContainerImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a container image: not in -short mode")
+	}
+	podman := fixture.Tool(t, "podman", "apt-get install podman runc busybox-static")
+	busybox := fixture.Tool(t, "busybox", "apt-get install busybox-static")
+	helm := fixture.Tool(t, "helm", "go install helm.sh/helm/v3/cmd/helm@v3.22.0")
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "containers.conf")
+	os.WriteFile(conf, []byte("[containers]\ndefault_ulimits = []\n"), 0o644)
+	global := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
+		"--runtime", "runc", "--cgroup-manager", "cgroupfs", "--storage-driver", "vfs"}
+	pm := func(args ...string) (string, error) {
+		cmd := exec.Command(podman, append(global, args...)...)
+		cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	sh := func(script string) {
+		t.Helper()
+		cmd := exec.Command("sh", "-ec", script)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+	}
+	goroot := strings.TrimSpace(func() string { out, _ := exec.Command("go", "env", "GOROOT").Output(); return string(out) }())
+	sh(`mkdir -p base/bin base/etc/ssl/certs base/tmp
+cp ` + busybox + ` base/bin/busybox
+for a in sh ls cat cp mkdir chmod printf rm test env; do ln -sf busybox base/bin/$a; done
+cp /etc/ssl/certs/ca-certificates.crt base/etc/ssl/certs/
+tar -cf base.tar -C base .
+mkdir -p gobase/usr/local && cp -a base/. gobase/ && cp -a ` + goroot + ` gobase/usr/local/go
+tar -cf gobase.tar -C gobase .`)
+	if out, err := pm("import", "--change", "ENV PATH=/usr/local/bin:/bin", filepath.Join(dir, "base.tar"), "localhost/sg-base:test"); err != nil {
+		t.Skipf("podman cannot import images here: %v\n%s", err, out)
+	}
+	if out, err := pm("import", "--change", "ENV PATH=/usr/local/go/bin:/bin", "--change", "ENV HOME=/root",
+		filepath.Join(dir, "gobase.tar"), "localhost/sg-go:test"); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, out)
+	}
+	// The build context: the tracked files, vendored modules, a prebuilt helm.
+	self, _ := filepath.Abs(".")
+	sh(`git -C ` + self + ` ls-files -z | (cd ` + self + ` && xargs -0 tar -cf -) | (mkdir -p ctx && tar -xf - -C ctx)
+cd ctx && go mod vendor && mkdir -p .build && cp ` + helm + ` .build/helm`)
+	out, err := pm("build", "--network", "none", "--build-arg", "GO_IMAGE=localhost/sg-go:test",
+		"--build-arg", "BASE_IMAGE=localhost/sg-base:test", "--build-arg", "VERSION=v0.0.0-test",
+		"-t", "localhost/secretgate:test", filepath.Join(dir, "ctx"))
+	if err != nil {
+		if strings.Contains(out, "cannot") && strings.Contains(out, "namespace") {
+			t.Skipf("podman cannot run build containers here: %s", out)
+		}
+		t.Fatalf("podman build: %v\n%s", err, out)
+	}
+	if out, err := pm("run", "--rm", "--network", "none", "localhost/secretgate:test", "version"); err != nil || !strings.Contains(out, "secretgate v0.0.0-test") {
+		t.Errorf("secretgate version in the image: %v\n%s", err, out)
+	}
+	token := fixture.GitHubPAT(777)
+	os.MkdirAll(filepath.Join(dir, "fx"), 0o755)
+	os.WriteFile(filepath.Join(dir, "fx", "app.env"), []byte("GITHUB_TOKEN="+token+"\n"), 0o644)
+	out, err = pm("run", "--rm", "--network", "none", "-v", filepath.Join(dir, "fx")+":/src:ro", "-w", "/src",
+		"localhost/secretgate:test", "scan", ".")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(out, "github-pat") {
+		t.Errorf("scan in the image: %v, want exit 1 naming github-pat\n%s", err, out)
+	}
+	if strings.Contains(out, token) {
+		t.Error("the image's scan output holds the token")
+	}
+	if out, err := pm("run", "--rm", "--network", "none", "--entrypoint", "/bin/sh", "localhost/secretgate:test",
+		"-c", "command -v helm && command -v secretgate-post"); err != nil {
+		t.Errorf("helm and the post step are not in the image: %v\n%s", err, out)
+	}
+	if out, err := pm("images", "--format", "{{.Size}}", "localhost/secretgate:test"); err == nil {
+		t.Logf("image size (with the test's busybox base and a helm built with debug information): %s", strings.TrimSpace(out))
+	}
+}
