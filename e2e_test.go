@@ -3,11 +3,12 @@ package main
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,15 +52,6 @@ func actionEnv(t *testing.T, inputs map[string]string) (map[string]string, strin
 	return env, strings.Join(args, " ")
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // TestGitHubActionsWithAct runs a workflow with act (GitHub Actions
 // semantics on this host): one step fetches a secret from Secrets Manager
 // into step outputs, the next prints it plainly, in base64 and URL-encoded,
@@ -84,7 +76,7 @@ func TestGitHubActionsWithAct(t *testing.T) {
 		env, cmd := actionEnv(t, inputs)
 		var b strings.Builder
 		fmt.Fprintf(&b, "      - id: %s\n        continue-on-error: true\n        env:\n", id)
-		for _, k := range sortedKeys(env) {
+		for _, k := range slices.Sorted(maps.Keys(env)) {
 			fmt.Fprintf(&b, "          %s: %q\n", k, env[k])
 		}
 		fmt.Fprintf(&b, "        run: %s %s\n", bin, cmd)

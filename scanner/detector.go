@@ -34,7 +34,4 @@ type Match struct {
 	Prefix string
 	// Encoding names the encoding the secret was found in, for known values.
 	Encoding string
-	// Line and Column, when set, override the position computed from Start
-	// (a detector that scans decoded text knows better where a match is).
-	Line, Column int
 }

@@ -302,8 +302,6 @@ func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
 	case m.Start < 0:
 	case c.view != nil:
 		f.Offset = c.view.base + c.view.scale*(c.Offset+int64(m.Start))
-	case m.Line > 0:
-		f.Line, f.Column = m.Line, m.Column
 	default:
 		f.Line, f.Column = c.Position(m.Start)
 	}

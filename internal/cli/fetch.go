@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/deliver"
 	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/secretref"
 )
 
 // FetchOptions is what `secretgate fetch` was asked to do.
@@ -195,7 +198,7 @@ func toDeliver(resolved []provider.Secret, jsonKeys bool) ([]deliver.Secret, err
 		if jsonKeys && json.Unmarshal([]byte(s.Value), &obj) == nil {
 			leaves := map[string]string{}
 			flatten(s.Name, obj, leaves)
-			for _, name := range sortedNames(leaves) {
+			for _, name := range slices.Sorted(maps.Keys(leaves)) {
 				if err := add(deliver.Secret{Name: name, Value: leaves[name]}); err != nil {
 					return nil, err
 				}
@@ -213,7 +216,7 @@ func flatten(prefix string, v any, out map[string]string) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, child := range x {
-			flatten(prefix+"_"+strings.TrimLeft(normalizeKey(k), "_"), child, out)
+			flatten(prefix+"_"+strings.TrimLeft(secretref.Normalize(k), "_"), child, out)
 		}
 	case []any:
 		for i, child := range x {
@@ -229,27 +232,6 @@ func flatten(prefix string, v any, out map[string]string) {
 	}
 }
 
-func normalizeKey(k string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(k) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-func sortedNames(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // accessRecord lists what was fetched, by name, provider and version, for
 // auditing: on stderr, and in the job summary inside GitHub Actions.
 func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
@@ -257,7 +239,7 @@ func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
 	md.WriteString("### secretgate: secrets fetched\n\n| name | provider | secret | version | stages |\n| --- | --- | --- | --- | --- |\n")
 	for _, s := range resolved {
 		m := s.Meta
-		line := fmt.Sprintf("secretgate: fetched %s from %s", s.Name, cmpOr(m["provider"], "environment"))
+		line := fmt.Sprintf("secretgate: fetched %s from %s", s.Name, cmp.Or(m["provider"], "environment"))
 		if m["name"] != "" {
 			line += " " + m["name"]
 		}
@@ -265,7 +247,7 @@ func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
 			line += fmt.Sprintf(" (version %s, stages %s)", m["version_id"], m["stages"])
 		}
 		fmt.Fprintln(opts.IO.Err, line)
-		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", s.Name, cmpOr(m["provider"], "environment"), m["name"], m["version_id"], m["stages"])
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", s.Name, cmp.Or(m["provider"], "environment"), m["name"], m["version_id"], m["stages"])
 	}
 	if opts.Getenv("GITHUB_ACTIONS") == "true" && opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
 		func() {
@@ -273,11 +255,4 @@ func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
 			githubactions.New(githubactions.WithGetenv(func(k string) string { return opts.Getenv(k) })).AddStepSummary(md.String())
 		}()
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

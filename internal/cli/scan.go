@@ -147,7 +147,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	}
 	detectors := []scanner.Detector{detector}
 	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
-	known, err := loadKnown(ctx, &opts.Secrets, opts.IO, opts.Getenv, warn)
+	known, err := loadKnown(ctx, &opts.Secrets, opts.Getenv, warn)
 	if err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *kn
 }
 
 // loadKnown is loadMatcher as a scan detector.
-func loadKnown(ctx context.Context, o *SecretOptions, _ IO, getenv Getenv, warn func(error)) (*known.Detector, error) {
+func loadKnown(ctx context.Context, o *SecretOptions, getenv Getenv, warn func(error)) (*known.Detector, error) {
 	m, err := loadMatcher(ctx, o, getenv, warn)
 	if m == nil || err != nil {
 		return nil, err

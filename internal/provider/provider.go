@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,7 +68,7 @@ func (r Registry) Resolve(ctx context.Context, specs []secretref.Spec) ([]Secret
 	}
 	resolved := make([][]Value, len(specs))
 	var errs []error
-	for _, scheme := range sortedKeys(byScheme) {
+	for _, scheme := range slices.Sorted(maps.Keys(byScheme)) {
 		idx := byScheme[scheme]
 		refs := make([]secretref.Ref, len(idx))
 		for j, i := range idx {
@@ -119,15 +121,6 @@ func (r Registry) schemes() []string {
 	}
 	sort.Strings(s)
 	return s
-}
-
-func sortedKeys(m map[string][]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // UnknownSchemeError is a reference no provider handles.

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -73,7 +74,7 @@ const gitlabTime = "2006-01-02T15:04:05"
 func GitLab(w io.Writer, r *Report) error {
 	tool := gitlabTool{
 		ID: "secretgate", Name: "secretgate", URL: "https://github.com/secretgate/secretgate",
-		Version: cmpOr(r.Version, "dev"), Vendor: gitlabVendor{Name: "secretgate"},
+		Version: cmp.Or(r.Version, "dev"), Vendor: gitlabVendor{Name: "secretgate"},
 	}
 	status := "success"
 	if len(r.Incomplete) > 0 {
@@ -88,7 +89,7 @@ func GitLab(w io.Writer, r *Report) error {
 		Vulnerabilities: []gitlabVuln{},
 		Remediations:    []any{},
 	}
-	sha := cmpOr(r.CommitSHA, "0000000")
+	sha := cmp.Or(r.CommitSHA, "0000000")
 	for _, f := range r.Findings {
 		file, member := ArtifactPath(f)
 		idType := "gitleaks_rule_id"
@@ -122,11 +123,4 @@ func GitLab(w io.Writer, r *Report) error {
 func vulnID(fingerprint, where string, line int) string {
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%s\x00%d", fingerprint, where, line)))
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

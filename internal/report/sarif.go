@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -188,7 +189,7 @@ func SARIF(w io.Writer, r *Report) error {
 func sarifVersion(v string) string {
 	v = strings.TrimPrefix(v, "v")
 	if v == "" || v[0] < '0' || v[0] > '9' {
-		return "0.0.0-" + cmpOr(v, "dev")
+		return "0.0.0-" + cmp.Or(v, "dev")
 	}
 	return v
 }

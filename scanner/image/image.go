@@ -11,6 +11,7 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -246,7 +247,7 @@ func (s *Source) resolve(ctx context.Context) ([]found, map[string]string, error
 		if err != nil {
 			return fail(err)
 		}
-		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(s.keychain(ref)), remote.WithTransport(transport2())}
+		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(s.keychain(ref)), remote.WithTransport(httpTransport())}
 		desc, err := remote.Get(ref, ropts...)
 		if err != nil {
 			return fail(registryError(err))
@@ -705,7 +706,7 @@ func (s *Source) keychain(ref name.Reference) authn.Keychain {
 	}
 	if tok := s.opts.Getenv("GITHUB_TOKEN"); tok != "" {
 		chains = append(chains, staticKeychain{"ghcr.io", authn.FromConfig(authn.AuthConfig{
-			Username: cmpOr(s.opts.Getenv("GITHUB_ACTOR"), "github"), Password: tok,
+			Username: cmp.Or(s.opts.Getenv("GITHUB_ACTOR"), "github"), Password: tok,
 		})})
 	}
 	return authn.NewMultiKeychain(append(chains, authn.DefaultKeychain)...)
@@ -723,17 +724,10 @@ func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	return authn.Anonymous, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// transport2 is an HTTP transport with time limits on every step that can
+// httpTransport is an HTTP transport with time limits on every step that can
 // hang (dialling, TLS, waiting for headers), but none on reading a large
 // layer body that keeps arriving.
-func transport2() http.RoundTripper {
+func httpTransport() http.RoundTripper {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,

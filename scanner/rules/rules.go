@@ -147,24 +147,6 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 	return r
 }
 
-// Len returns how many rules there are.
-func (r *Rules) Len() int { return len(r.rules) + len(r.pathRules) }
-
-// Describe returns a rule's description, or "" for an unknown id.
-func (r *Rules) Describe(id string) string {
-	return r.cfg.Rules[id].Description
-}
-
-// IDs returns every rule id, sorted.
-func (r *Rules) IDs() []string {
-	ids := make([]string, 0, len(r.cfg.Rules))
-	for id := range r.cfg.Rules {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // Overlap implements scanner.Overlapper: gitleaks fragments are about
 // 100 KB, so no match of a bounded rule reaches further.
 func (r *Rules) Overlap() int { return 128 << 10 }

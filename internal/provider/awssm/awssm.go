@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -183,7 +185,7 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 			got[k] = f
 		}
 	}
-	for _, region := range sortedKeys(batches) {
+	for _, region := range slices.Sorted(maps.Keys(batches)) {
 		if err := p.batch(ctx, region, batches[region], targets, got); err != nil {
 			return nil, err
 		}
@@ -384,13 +386,4 @@ func (p *Provider) regionName(r string) string {
 		return used.(string)
 	}
 	return r
-}
-
-func sortedKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
