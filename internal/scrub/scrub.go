@@ -28,6 +28,7 @@ type Writer struct {
 	mu     sync.Mutex
 	buf    []byte
 	out    []byte
+	ms     []known.Match
 	err    error
 	counts []int // masked runs per secret
 	closed bool
@@ -87,12 +88,12 @@ func (s *Writer) Counts() []int {
 
 // flush writes out the part of buf that no future byte can change.
 func (s *Writer) flush(final bool) {
-	var ms []known.Match
-	s.m.FindAll(s.buf, func(m known.Match) { ms = append(ms, m) })
-	runs := known.Unite(ms, true)
+	s.ms = s.ms[:0]
+	hold := s.m.FindHold(s.buf, func(m known.Match) { s.ms = append(s.ms, m) })
+	runs := known.Unite(s.ms, true)
 	cut := len(s.buf)
 	if !final {
-		cut = s.m.Hold(s.buf)
+		cut = hold
 		// A run that reaches the held tail may still grow, or meet the next
 		// one: hold it whole.
 		for _, r := range runs {
@@ -102,20 +103,24 @@ func (s *Writer) flush(final bool) {
 			}
 		}
 	}
-	s.out = s.out[:0]
-	at := 0
-	for _, r := range runs {
-		if r.Start >= cut {
-			break
+	out := s.buf[:cut]
+	if len(runs) > 0 && runs[0].Start < cut {
+		s.out = s.out[:0]
+		at := 0
+		for _, r := range runs {
+			if r.Start >= cut {
+				break
+			}
+			s.out = append(s.out, s.buf[at:r.Start]...)
+			s.out = append(s.out, s.mask...)
+			s.counts[s.m.Forms()[r.Best.Form].Secret]++
+			at = r.End
 		}
-		s.out = append(s.out, s.buf[at:r.Start]...)
-		s.out = append(s.out, s.mask...)
-		s.counts[s.m.Forms()[r.Best.Form].Secret]++
-		at = r.End
+		out = append(s.out, s.buf[at:cut]...)
+		s.out = out
 	}
-	s.out = append(s.out, s.buf[at:cut]...)
-	if len(s.out) > 0 {
-		if _, err := s.w.Write(s.out); err != nil {
+	if len(out) > 0 {
+		if _, err := s.w.Write(out); err != nil {
 			s.err = err
 			return
 		}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -176,6 +178,38 @@ func TestMatcherEqualsNaiveSearch(t *testing.T) {
 	for i := range got {
 		if got[i].Start != want[i].Start || got[i].End != want[i].End {
 			t.Errorf("run %d = [%d,%d), want [%d,%d)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
+		}
+	}
+}
+
+// TestFindHoldEqualsNaiveHold cuts texts full of forms, short and long, at
+// every offset: the held tail must be exactly the longest suffix that is a
+// proper prefix of some form, whichever group's probes see it.
+func TestFindHoldEqualsNaiveHold(t *testing.T) {
+	secrets := []Secret{{"A", "tok3n-Alpha-000111-and-more"}, {"B", "s3cr3t"}, {"C", "zz:top/secret"}, {"D", "aaaaaab"}}
+	forms, _ := Forms(secrets, 6)
+	m := New(secrets, forms)
+	if len(m.groups) != 2 {
+		t.Fatalf("want a group of short forms and one of long ones, got %d groups", len(m.groups))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var b []byte
+	for range 300 {
+		f := forms[r.IntN(len(forms))].Text
+		b = append(b, f[:1+r.IntN(len(f))]...)
+		b = append(b, "aaaaa x"[r.IntN(7):]...)
+	}
+	for end := range len(b) + 1 {
+		data := b[:end]
+		want := len(data)
+		for p := range data {
+			if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > end-p && bytes.HasPrefix(f.Text, data[p:]) }) {
+				want = p
+				break
+			}
+		}
+		if got := m.FindHold(data, func(Match) {}); got != want {
+			t.Fatalf("FindHold(...%q) = %d, want %d", data[max(0, end-40):], got, want)
 		}
 	}
 }
