@@ -3,7 +3,6 @@ package known
 import (
 	"bytes"
 	"encoding/binary"
-	"math/bits"
 	"slices"
 )
 
@@ -23,30 +22,24 @@ type Matcher struct {
 	secrets []Secret
 	forms   []Form
 	groups  []*group
-	sorted  [][]byte // form texts, sorted: for prefix queries
-	// Filters for prefix queries: pairs holds every prefix of one or two
-	// bytes exactly (bit b0 | b1<<8, or 1<<16 | b0); prefix a hash of
-	// every longer one, up to 8 bytes, and of its length.
-	pairs  []uint64
-	prefix []uint64
-	pbits  uint
-	maxLen int
-	tail   int // tails shorter than this escape the groups' probes
+	maxLen  int
+	tail    int // tails shorter than this escape the groups' probes
+
+	// For prefix queries on those tails: pairs holds every prefix of one
+	// or two bytes exactly (bit b0 | b1<<8, or 1<<16 | b0); triples filters
+	// the first three bytes of longer ones, and prefixes each of them up
+	// to 8 bytes with its length; sorted settles what passes both.
+	pairs    []uint64
+	triples  bloom
+	prefixes bloom
+	sorted   [][]byte
 }
 
 // group indexes the forms of one length class.
 type group struct {
 	k, stride int
-	// bloom is a blocked Bloom filter of the indexed grams: one word per
-	// gram, two bits in it, so a probe costs one cache line.
-	bloom []uint64
-	shift uint
-	table map[uint64][]entry
-}
-
-type entry struct {
-	form   int32
-	offset int32
+	filter    bloom // of the indexed grams
+	table     gramTable
 }
 
 // Match is one occurrence of a form.
@@ -54,6 +47,10 @@ type Match struct {
 	Form       int // index into Forms()
 	Start, End int
 }
+
+// bitsPerKey sizes every Bloom filter: with two bits set in a word, 16
+// bits a key let about 1% of absent keys through.
+const bitsPerKey = 16
 
 // New builds a matcher for the forms of secrets (see Forms).
 func New(secrets []Secret, forms []Form) *Matcher {
@@ -83,16 +80,19 @@ func New(secrets []Secret, forms []Form) *Matcher {
 	}
 	slices.SortFunc(m.sorted, bytes.Compare)
 	m.pairs = make([]uint64, (1<<16+256)/64)
-	m.pbits = bitsFor(len(forms) * 6 * 16)
-	m.prefix = make([]uint64, 1<<m.pbits/64)
+	m.triples = newBloom(len(forms))
+	m.prefixes = newBloom(len(forms) * 5)
 	for _, f := range forms {
 		t := f.Text
 		setBit(m.pairs, pairKey(t[:1]))
 		if len(t) > 2 {
 			setBit(m.pairs, pairKey(t[:2]))
 		}
-		for n := 3; n <= min(8, len(t)-1); n++ {
-			setBit(m.prefix, hashPrefix(t[:n], m.pbits))
+		if len(t) > 3 {
+			m.triples.add(hash(load(t, 3)))
+		}
+		for n := 4; n <= min(8, len(t)-1); n++ {
+			m.prefixes.add(prefixHash(t[:n]))
 		}
 	}
 	return m
@@ -106,6 +106,9 @@ func pairKey(p []byte) uint64 {
 	return uint64(p[0]) | uint64(p[1])<<8
 }
 
+// prefixHash hashes up to 8 bytes with their number.
+func prefixHash(p []byte) uint64 { return hash(load(p, len(p)) ^ uint64(len(p))<<59) }
+
 // newGroup indexes the forms idx with grams of k bytes, and returns the
 // group and the length of its shortest form.
 func (m *Matcher) newGroup(idx []int, k int) (*group, int) {
@@ -115,34 +118,16 @@ func (m *Matcher) newGroup(idx []int, k int) (*group, int) {
 	}
 	k = min(k, minLen)
 	g := &group{k: k, stride: minLen - k + 1}
-	g.table = make(map[uint64][]entry, len(idx)*g.stride)
+	grams := make([]indexed, 0, len(idx)*g.stride)
 	for _, i := range idx {
 		t := m.forms[i].Text
-		for off := 0; off < g.stride; off++ {
+		for off := range g.stride {
 			gram := load(t[off:], k)
-			g.table[gram] = append(g.table[gram], entry{int32(i), int32(off)})
+			grams = append(grams, indexed{hash(gram), gram, entry{int32(i), int32(off)}})
 		}
 	}
-	// 16 bits a gram: two bits set in a word give about 1% false positives.
-	b := bitsFor(len(g.table)*16) - 6
-	g.shift = 64 - b
-	g.bloom = make([]uint64, 1<<b)
-	for gram := range g.table {
-		h := hash(gram)
-		g.bloom[h>>g.shift] |= bloomMask(h)
-	}
+	g.table, g.filter = newGramTable(grams)
 	return g, minLen
-}
-
-// bloomMask picks the two bits of a Bloom word that hash h sets; the word
-// itself is chosen by the top bits.
-func bloomMask(h uint64) uint64 { return 1<<(h&63) | 1<<(h>>6&63) }
-
-// bitsFor returns log2 of a bitset size (between 2^12 and 2^26 bits) with
-// about n bits set at most.
-func bitsFor(n int) uint {
-	b := uint(bits.Len(uint(n)))
-	return min(max(b, 12), 26)
 }
 
 func setBit(set []uint64, h uint64) { set[h/64] |= 1 << (h % 64) }
@@ -150,15 +135,12 @@ func hasBit(set []uint64, h uint64) bool {
 	return set[h/64]&(1<<(h%64)) != 0
 }
 
-// hash mixes all bits of x into all bits of the result (the two halves of
-// a 128-bit product), so that both its top and its bottom bits can be used.
+// hash mixes the bits of x: the product's top half depends on all of
+// them, and the shift folds it into the bottom half, which the Bloom
+// filters use. Both steps can be undone, so equal hashes mean equal grams.
 func hash(x uint64) uint64 {
-	hi, lo := bits.Mul64(x, 0x9E3779B97F4A7C15)
-	return hi ^ lo
-}
-
-func hashPrefix(p []byte, b uint) uint64 {
-	return hash(load(p, len(p))^uint64(len(p))<<59) >> (64 - b)
+	h := x * 0x9E3779B97F4A7C15
+	return h ^ h>>32
 }
 
 // load reads the first k (≤ 8) bytes of b as a little-endian integer.
@@ -227,36 +209,33 @@ type search struct {
 
 func (g *group) find(s *search) {
 	data := s.data
-	k, stride, shift := g.k, g.stride, g.shift
+	k, stride, filter := g.k, g.stride, g.filter
 	if len(data) < k {
 		return
 	}
 	last := len(data) - k
-	bloom := g.bloom
 	if k == 8 {
 		// The hot loop: one load, one multiply, one word test per probe.
 		for p := 0; p <= last; p += stride {
 			gram := binary.LittleEndian.Uint64(data[p:])
-			h := hash(gram)
-			if want := bloomMask(h); bloom[h>>shift]&want == want {
-				g.verify(s, p, gram)
+			if h := hash(gram); filter.has(h) {
+				g.verify(s, p, gram, h)
 			}
 		}
 		return
 	}
 	for p := 0; p <= last; p += stride {
 		gram := load(data[p:], k)
-		h := hash(gram)
-		if want := bloomMask(h); bloom[h>>shift]&want == want {
-			g.verify(s, p, gram)
+		if h := hash(gram); filter.has(h) {
+			g.verify(s, p, gram, h)
 		}
 	}
 }
 
 // verify checks the forms indexed under the gram found at p. A form that
 // runs past the end of data is a cut-off one if data ends with its start.
-func (g *group) verify(s *search, p int, gram uint64) {
-	for _, e := range g.table[gram] {
+func (g *group) verify(s *search, p int, gram, h uint64) {
+	for _, e := range g.table.lookup(gram, h) {
 		start := p - int(e.offset)
 		if start < 0 {
 			continue
@@ -278,7 +257,7 @@ func (m *Matcher) isPrefix(s []byte) bool {
 	if len(s) <= 2 {
 		return hasBit(m.pairs, pairKey(s))
 	}
-	if !hasBit(m.prefix, hashPrefix(s[:min(8, len(s))], m.pbits)) {
+	if !m.triples.has(hash(load(s, 3))) || len(s) > 3 && !m.prefixes.has(prefixHash(s[:min(8, len(s))])) {
 		return false
 	}
 	i, found := slices.BinarySearchFunc(m.sorted, s, bytes.Compare)
