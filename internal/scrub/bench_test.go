@@ -3,37 +3,17 @@ package scrub
 import (
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
-// benchLog is 8 MiB of build-log-like text with a few secrets in it.
-func benchLog(secrets []known.Secret) []byte {
-	r := rand.New(rand.NewPCG(7, 7))
-	words := []string{"Step", "npm", "install", "added", "packages", "in", "3s", "warning", "deprecated",
-		"go:", "downloading", "github.com/example/module", "v1.2.3", "=>", "ok", "PASS", "--- RUN", "TestX"}
-	var b []byte
-	for len(b) < 8<<20 {
-		b = fmt.Appendf(b, "2026-12-01T10:%02d:%02d.%06dZ ", r.IntN(60), r.IntN(60), r.IntN(1e6))
-		for range 4 + r.IntN(10) {
-			b = append(b, words[r.IntN(len(words))]...)
-			b = append(b, ' ')
-		}
-		if r.IntN(500) == 0 {
-			b = append(b, secrets[r.IntN(len(secrets))].Value...)
-		}
-		b = append(b, '\n')
-	}
-	return b
-}
-
 func benchSecrets(n int) []known.Secret {
-	secrets := make([]known.Secret, n)
-	for i := range secrets {
-		secrets[i] = known.Secret{Name: fmt.Sprintf("S%d", i), Value: fixture.Password(uint64(i), 16+i%24)}
+	var secrets []known.Secret
+	for i, v := range fixture.Passwords(n) {
+		secrets = append(secrets, known.Secret{Name: fmt.Sprintf("S%d", i), Value: v})
 	}
 	return secrets
 }
@@ -46,7 +26,7 @@ func BenchmarkScrub(b *testing.B) {
 			secrets := benchSecrets(n)
 			forms, _ := known.Forms(secrets, 6)
 			m := known.New(secrets, forms)
-			log := benchLog(secrets)
+			log := fixture.BuildLog(8<<20, fixture.Passwords(n))
 			b.SetBytes(int64(len(log)))
 			b.ResetTimer()
 			for range b.N {
@@ -60,11 +40,24 @@ func BenchmarkScrub(b *testing.B) {
 	}
 }
 
-// BenchmarkBuild builds the matcher for every form of 4,000 secrets.
+// BenchmarkBuild builds the matcher for every form of 4,000 secrets, and
+// reports the heap the matcher keeps.
 func BenchmarkBuild(b *testing.B) {
 	secrets := benchSecrets(4000)
+	var before, after runtime.MemStats
+	var m *known.Matcher
 	for range b.N {
+		b.StopTimer()
+		m = nil
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
 		forms, _ := known.Forms(secrets, 6)
-		known.New(secrets, forms)
+		m = known.New(secrets, forms)
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
 	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MB-kept")
+	runtime.KeepAlive(m)
 }

@@ -213,3 +213,47 @@ func TestFindHoldEqualsNaiveHold(t *testing.T) {
 		}
 	}
 }
+
+// FuzzMatcher checks the hand-written index against plain search: for two
+// secrets and any input, FindAll finds exactly the runs that bytes.Index
+// does, and FindHold holds back exactly the longest suffix that is a
+// proper prefix of some form.
+func FuzzMatcher(f *testing.F) {
+	f.Add("tok3n-Alpha-000111-and-more", "s3cr3t", []byte("x tok3n-Alpha-000111-and-more s3cr3 s3cr3t tok3n-Alp"))
+	f.Add("aab-secret", "aaaaab", []byte("xaab-secretaab-secretaaaaaab aaaa"))
+	f.Add("line one\nline two", "zz:top/secret", []byte("line one line two zz%3Atop%2Fsecret zz:top"))
+	f.Fuzz(func(t *testing.T, a, b string, data []byte) {
+		var secrets []Secret
+		for _, v := range []string{a, b} {
+			if len(v) >= 6 && len(v) < 100 {
+				secrets = append(secrets, Secret{"S", v})
+			}
+		}
+		forms, _ := Forms(secrets, 6)
+		if len(forms) == 0 {
+			return
+		}
+		m := New(secrets, forms)
+		var ms []Match
+		hold := m.FindHold(data, func(x Match) { ms = append(ms, x) })
+		got, want := Unite(ms, true), naiveRuns(forms, data)
+		if len(got) != len(want) {
+			t.Fatalf("FindHold gave %d runs, plain search %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i].Start != want[i].Start || got[i].End != want[i].End {
+				t.Fatalf("run %d = [%d,%d), want [%d,%d)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
+			}
+		}
+		wantHold := len(data)
+		for p := range data {
+			if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > len(data)-p && bytes.HasPrefix(f.Text, data[p:]) }) {
+				wantHold = p
+				break
+			}
+		}
+		if hold != wantHold {
+			t.Fatalf("FindHold held from %d, want %d", hold, wantHold)
+		}
+	})
+}
