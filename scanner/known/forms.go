@@ -33,9 +33,11 @@ type Form struct {
 // that text dropped, the characters they or the following text change
 // trimmed); hex; URL query and path escaping; JSON, XML, shell single-quote
 // and Go %q escaping; and a multi-line value with its line breaks as spaces
-// or CRLF. Forms shorter than minLen are dropped; short reports the indexes
-// of secrets whose raw value was, so that callers can warn by name.
+// or CRLF. Forms shorter than minLen (and empty ones, whatever minLen) are
+// dropped; short reports the indexes of secrets whose raw value was, so
+// that callers can warn by name.
 func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
+	minLen = max(minLen, 1)
 	for i, s := range secrets {
 		v := s.Value
 		if len(v) < minLen {

@@ -257,3 +257,29 @@ func FuzzMatcher(f *testing.F) {
 		}
 	})
 }
+
+// TestTinySecrets: a minimum length of 0 or 1 still leaves no empty form,
+// and forms of one to three bytes are matched and held like longer ones.
+func TestTinySecrets(t *testing.T) {
+	secrets := []Secret{{"E", ""}, {"A", "a"}, {"B", "b="}, {"C", "xyz"}}
+	forms, short := Forms(secrets, 0)
+	if len(short) != 1 || short[0] != 0 {
+		t.Errorf("short = %v, want the empty secret [0]", short)
+	}
+	for _, f := range forms {
+		if len(f.Text) == 0 {
+			t.Fatalf("an empty form of %s", secrets[f.Secret].Name)
+		}
+	}
+	m := New(secrets, forms)
+	data := []byte("a b= xyz YQ== 78797a b%3D xy")
+	var ms []Match
+	hold := m.FindHold(data, func(x Match) { ms = append(ms, x) })
+	got, want := Unite(ms, true), naiveRuns(forms, data)
+	if len(got) != len(want) {
+		t.Fatalf("FindHold gave %d runs, plain search %d", len(got), len(want))
+	}
+	if hold != len(data)-2 {
+		t.Errorf("held from %d, want %d (the \"xy\" that may become \"xyz\")", hold, len(data)-2)
+	}
+}
