@@ -158,6 +158,33 @@ func naiveRuns(forms []Form, data []byte) []Run {
 	return Unite(ms, true)
 }
 
+// naiveHold is where the longest suffix of data that is a proper prefix of
+// some form begins, by plain search.
+func naiveHold(forms []Form, data []byte) int {
+	for p := range data {
+		if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > len(data)-p && bytes.HasPrefix(f.Text, data[p:]) }) {
+			return p
+		}
+	}
+	return len(data)
+}
+
+// checkPlain compares FindHold on data with plain search: the same runs,
+// and the same tail held back.
+func checkPlain(t testing.TB, m *Matcher, data []byte) {
+	t.Helper()
+	var ms []Match
+	hold := m.FindHold(data, func(x Match) { ms = append(ms, x) })
+	got, want := Unite(ms, true), naiveRuns(m.forms, data)
+	same := func(a, b Run) bool { return a.Start == b.Start && a.End == b.End }
+	if !slices.EqualFunc(got, want, same) {
+		t.Fatalf("FindHold found %d runs, plain search %d: %v, want %v", len(got), len(want), got, want)
+	}
+	if want := naiveHold(m.forms, data); hold != want {
+		t.Fatalf("FindHold held from %d, want %d", hold, want)
+	}
+}
+
 func TestMatcherEqualsNaiveSearch(t *testing.T) {
 	secrets := []Secret{{"A", "tok3n-Alpha-000111"}, {"B", "s3cr3t"}, {"C", "zz:top/secret"}}
 	forms, _ := Forms(secrets, 6)
@@ -168,18 +195,7 @@ func TestMatcherEqualsNaiveSearch(t *testing.T) {
 		b.WriteString(string(forms[i%len(forms)].Text))
 		b.WriteString(strings.Repeat("x", i%7))
 	}
-	data := []byte(b.String())
-	var ms []Match
-	m.FindAll(data, func(x Match) { ms = append(ms, x) })
-	got, want := Unite(ms, true), naiveRuns(forms, data)
-	if len(got) != len(want) {
-		t.Fatalf("FindAll gave %d runs, naive search %d", len(got), len(want))
-	}
-	for i := range got {
-		if got[i].Start != want[i].Start || got[i].End != want[i].End {
-			t.Errorf("run %d = [%d,%d), want [%d,%d)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
-		}
-	}
+	checkPlain(t, m, []byte(b.String()))
 }
 
 // TestFindHoldEqualsNaiveHold cuts texts full of forms, short and long, at
@@ -201,14 +217,7 @@ func TestFindHoldEqualsNaiveHold(t *testing.T) {
 	}
 	for end := range len(b) + 1 {
 		data := b[:end]
-		want := len(data)
-		for p := range data {
-			if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > end-p && bytes.HasPrefix(f.Text, data[p:]) }) {
-				want = p
-				break
-			}
-		}
-		if got := m.FindHold(data, func(Match) {}); got != want {
+		if got, want := m.FindHold(data, func(Match) {}), naiveHold(forms, data); got != want {
 			t.Fatalf("FindHold(...%q) = %d, want %d", data[max(0, end-40):], got, want)
 		}
 	}
@@ -233,28 +242,7 @@ func FuzzMatcher(f *testing.F) {
 		if len(forms) == 0 {
 			return
 		}
-		m := New(secrets, forms)
-		var ms []Match
-		hold := m.FindHold(data, func(x Match) { ms = append(ms, x) })
-		got, want := Unite(ms, true), naiveRuns(forms, data)
-		if len(got) != len(want) {
-			t.Fatalf("FindHold gave %d runs, plain search %d", len(got), len(want))
-		}
-		for i := range got {
-			if got[i].Start != want[i].Start || got[i].End != want[i].End {
-				t.Fatalf("run %d = [%d,%d), want [%d,%d)", i, got[i].Start, got[i].End, want[i].Start, want[i].End)
-			}
-		}
-		wantHold := len(data)
-		for p := range data {
-			if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > len(data)-p && bytes.HasPrefix(f.Text, data[p:]) }) {
-				wantHold = p
-				break
-			}
-		}
-		if hold != wantHold {
-			t.Fatalf("FindHold held from %d, want %d", hold, wantHold)
-		}
+		checkPlain(t, New(secrets, forms), data)
 	})
 }
 
@@ -273,13 +261,8 @@ func TestTinySecrets(t *testing.T) {
 	}
 	m := New(secrets, forms)
 	data := []byte("a b= xyz YQ== 78797a b%3D xy")
-	var ms []Match
-	hold := m.FindHold(data, func(x Match) { ms = append(ms, x) })
-	got, want := Unite(ms, true), naiveRuns(forms, data)
-	if len(got) != len(want) {
-		t.Fatalf("FindHold gave %d runs, plain search %d", len(got), len(want))
-	}
-	if hold != len(data)-2 {
+	checkPlain(t, m, data)
+	if hold := m.FindHold(data, func(Match) {}); hold != len(data)-2 {
 		t.Errorf("held from %d, want %d (the \"xy\" that may become \"xyz\")", hold, len(data)-2)
 	}
 }
