@@ -26,9 +26,8 @@ type Writer struct {
 	mask []byte
 
 	mu     sync.Mutex
-	buf    []byte
+	stream *known.Stream
 	out    []byte
-	ms     []known.Match
 	err    error
 	counts []int // masked runs per secret
 	closed bool
@@ -42,7 +41,9 @@ func New(w io.Writer, m *known.Matcher, mask string) *Writer {
 	if mask == "" {
 		mask = DefaultMask
 	}
-	return &Writer{m: m, w: w, mask: []byte(mask), counts: make([]int, len(m.Secrets()))}
+	s := &Writer{m: m, w: w, mask: []byte(mask), counts: make([]int, len(m.Secrets()))}
+	s.stream = known.NewStream(m, s.emit)
+	return s
 }
 
 // Write implements io.Writer. It reports len(p) unless an earlier or the
@@ -56,9 +57,7 @@ func (s *Writer) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, io.ErrClosedPipe
 	}
-	s.buf = append(s.buf, p...)
-	s.flush(false)
-	if s.err != nil {
+	if s.err = s.stream.Write(p); s.err != nil {
 		return 0, s.err
 	}
 	return len(p), nil
@@ -73,7 +72,7 @@ func (s *Writer) Close() error {
 	}
 	s.closed = true
 	if s.err == nil {
-		s.flush(true)
+		s.err = s.stream.Close()
 	}
 	return s.err
 }
@@ -86,44 +85,24 @@ func (s *Writer) Counts() []int {
 	return append([]int(nil), s.counts...)
 }
 
-// flush writes out the part of buf that no future byte can change.
-func (s *Writer) flush(final bool) {
-	s.ms = s.ms[:0]
-	hold := s.m.FindHold(s.buf, func(m known.Match) { s.ms = append(s.ms, m) })
-	runs := known.Unite(s.ms, true)
-	cut := len(s.buf)
-	if !final {
-		cut = hold
-		// A run that reaches the held tail may still grow, or meet the next
-		// one: hold it whole.
-		for _, r := range runs {
-			if r.Start < cut && r.End >= cut {
-				cut = r.Start
-				break
-			}
-		}
-	}
-	out := s.buf[:cut]
-	if len(runs) > 0 && runs[0].Start < cut {
+// emit writes a decided stretch of the stream with its runs masked.
+func (s *Writer) emit(decided []byte, runs []known.Run) error {
+	out := decided
+	if len(runs) > 0 {
 		s.out = s.out[:0]
 		at := 0
 		for _, r := range runs {
-			if r.Start >= cut {
-				break
-			}
-			s.out = append(s.out, s.buf[at:r.Start]...)
+			s.out = append(s.out, decided[at:r.Start]...)
 			s.out = append(s.out, s.mask...)
 			s.counts[s.m.Forms()[r.Best.Form].Secret]++
 			at = r.End
 		}
-		out = append(s.out, s.buf[at:cut]...)
-		s.out = out
+		s.out = append(s.out, decided[at:]...)
+		out = s.out
 	}
-	if len(out) > 0 {
-		if _, err := s.w.Write(out); err != nil {
-			s.err = err
-			return
-		}
+	if len(out) == 0 {
+		return nil
 	}
-	s.buf = s.buf[:copy(s.buf, s.buf[cut:])]
+	_, err := s.w.Write(out)
+	return err
 }

@@ -266,3 +266,39 @@ func TestTinySecrets(t *testing.T) {
 		t.Errorf("held from %d, want %d (the \"xy\" that may become \"xyz\")", hold, len(data)-2)
 	}
 }
+
+// TestStreamEndlessRun: a secret repeated back to back without end is one
+// run that could grow forever; the stream cuts it at maxRun, so what it
+// holds stays bounded, and still lets no byte of the secret through.
+func TestStreamEndlessRun(t *testing.T) {
+	secrets := []Secret{{"S", "s3cr3t-value"}}
+	forms, _ := Forms(secrets, 6)
+	m := New(secrets, forms)
+	var out []byte
+	s := NewStream(m, func(decided []byte, runs []Run) error {
+		at := 0
+		for _, r := range runs {
+			out = append(append(out, decided[at:r.Start]...), '*')
+			at = r.End
+		}
+		out = append(out, decided[at:]...)
+		return nil
+	})
+	chunk := []byte(strings.Repeat("s3cr3t-value", 4096/12+1))
+	maxHeld := 0
+	for range 100 { // 400 KiB of one run
+		if err := s.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		maxHeld = max(maxHeld, s.Held())
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if limit := maxRun + m.MaxLen() + len(chunk); maxHeld > limit {
+		t.Errorf("held %d bytes back, want at most %d", maxHeld, limit)
+	}
+	if strings.Trim(string(out), "*") != "" || len(out) < 2 {
+		t.Errorf("stream of one endless run gave %q..., want masks only (more than one: it was cut)", out[:min(len(out), 40)])
+	}
+}
