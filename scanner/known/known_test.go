@@ -302,3 +302,62 @@ func TestStreamEndlessRun(t *testing.T) {
 		t.Errorf("stream of one endless run gave %q..., want masks only (more than one: it was cut)", out[:min(len(out), 40)])
 	}
 }
+
+// FuzzStream writes data through a Stream in the chunk sizes cuts gives,
+// with runs cut at a tiny maxRun: the bytes masked must be exactly those
+// plain search masks in the whole data (a cut run only shows as masks side
+// by side), so no byte of a secret passes.
+func FuzzStream(f *testing.F) {
+	f.Add("s3cr3t-value", "aaaaab", []byte("s3cr3t-values3cr3t-value s3cr3t-valu aaaaaaaab"), []byte{3, 1, 7}, byte(5))
+	f.Add("tok3n-Alpha-000111", "zz:top/secret", []byte("tok3n-Alpha-000111tok3n-Alpha-000111zz%3Atop%2Fsecret"), []byte{1}, byte(0))
+	// A run cut at maxRun, then a write that holds everything back: what
+	// was carried must still be masked when the stream goes on.
+	f.Add("abcdeabcde", "", []byte("abcdeabcdeabcdeabcdQ"), []byte{14, 3, 0}, byte(9))
+	f.Fuzz(func(t *testing.T, a, b string, data, cuts []byte, run byte) {
+		var secrets []Secret
+		for _, v := range []string{a, b} {
+			if len(v) >= 6 && len(v) < 100 && !strings.Contains(v, "*") {
+				secrets = append(secrets, Secret{"S", v})
+			}
+		}
+		forms, _ := Forms(secrets, 6)
+		if len(forms) == 0 || bytes.Contains(data, []byte("*")) {
+			return
+		}
+		m := New(secrets, forms)
+		mask := func(out, decided []byte, runs []Run) []byte {
+			at := 0
+			for _, r := range runs {
+				out = append(append(out, decided[at:r.Start]...), '*')
+				at = r.End
+			}
+			return append(out, decided[at:]...)
+		}
+		var out []byte
+		s := NewStream(m, func(decided []byte, runs []Run) error {
+			out = mask(out, decided, runs)
+			return nil
+		})
+		s.maxRun = 1 + int(run)%64
+		for i, rest := 0, data; len(rest) > 0; i++ {
+			n := len(rest)
+			if len(cuts) > 0 {
+				n = min(n, 1+int(cuts[i%len(cuts)]))
+			}
+			if err := s.Write(rest[:n]); err != nil {
+				t.Fatal(err)
+			}
+			rest = rest[n:]
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := mask(nil, data, naiveRuns(forms, data))
+		for bytes.Contains(out, []byte("**")) {
+			out = bytes.ReplaceAll(out, []byte("**"), []byte("*"))
+		}
+		if !bytes.Equal(out, want) {
+			t.Fatalf("stream masked %q, want %q", out, want)
+		}
+	})
+}

@@ -16,6 +16,8 @@ type Stream struct {
 	buf   []byte
 	ms    []Match
 	carry Run // the part of a run cut at maxRun still at the start of buf
+	// maxRun is maxRun, but for tests.
+	maxRun int
 }
 
 // maxRun is how long a run reaching the held tail is held whole, for the
@@ -28,7 +30,7 @@ const maxRun = 64 << 10
 // NewStream returns a Stream that reports to emit what it finds of m's
 // forms. Overlapping and adjacent matches are united into one run.
 func NewStream(m *Matcher, emit func(decided []byte, runs []Run) error) *Stream {
-	return &Stream{m: m, emit: emit}
+	return &Stream{m: m, emit: emit, maxRun: maxRun}
 }
 
 // Write feeds p to the stream, and returns emit's error.
@@ -52,11 +54,8 @@ func (s *Stream) flush(final bool) error {
 		// one: hold it whole, up to maxRun.
 		for i, r := range runs {
 			if r.Start < cut && r.End >= cut {
-				if len(s.buf)-r.Start <= maxRun {
+				if len(s.buf)-r.Start <= s.maxRun {
 					cut = r.Start
-					if carried && i == 0 {
-						s.carry = r // held whole: it still starts buf
-					}
 				} else {
 					runs[i].End = cut
 					s.carry = Run{End: r.End - cut, Best: r.Best, Count: 1}
@@ -64,6 +63,9 @@ func (s *Stream) flush(final bool) error {
 				break
 			}
 		}
+	}
+	if carried && cut == 0 {
+		s.carry = runs[0] // nothing goes out: it still starts buf
 	}
 	n := 0
 	for n < len(runs) && runs[n].Start < cut {
