@@ -58,7 +58,9 @@ func (s *Stream) flush(final bool) error {
 					cut = r.Start
 				} else {
 					runs[i].End = cut
-					s.carry = Run{End: r.End - cut, Best: r.Best, Count: 1}
+					// What goes on: the same form, its carried bytes only.
+					rest := r.End - cut
+					s.carry = Run{End: rest, Best: Match{Form: r.Best.Form, End: rest}, Count: 1}
 				}
 				break
 			}
@@ -85,8 +87,12 @@ func (s *Stream) withCarry(runs []Run) []Run {
 	}
 	s.carry = Run{}
 	for len(runs) > 0 && runs[0].Start <= c.End {
-		c.End = max(c.End, runs[0].End)
-		c.Count += runs[0].Count
+		r := runs[0]
+		c.End = max(c.End, r.End)
+		c.Count += r.Count
+		if r.Best.End-r.Best.Start > c.Best.End-c.Best.Start {
+			c.Best = r.Best
+		}
 		runs = runs[1:]
 	}
 	return append([]Run{c}, runs...)
