@@ -6,6 +6,10 @@ import "math/bits"
 // query costs one memory access.
 type bloom []uint64
 
+// bitsPerKey sizes every Bloom filter: with two bits set in a word, 16
+// bits a key let about 1% of absent keys through.
+const bitsPerKey = 16
+
 // newBloom returns a filter sized for n keys.
 func newBloom(n int) bloom { return make(bloom, max(1, n*bitsPerKey/64)) }
 

@@ -50,10 +50,6 @@ type Match struct {
 	Start, End int
 }
 
-// bitsPerKey sizes every Bloom filter: with two bits set in a word, 16
-// bits a key let about 1% of absent keys through.
-const bitsPerKey = 16
-
 // New builds a matcher for the forms of secrets (see Forms).
 func New(secrets []Secret, forms []Form) *Matcher {
 	m := &Matcher{secrets: secrets, forms: forms}
