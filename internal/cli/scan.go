@@ -299,13 +299,7 @@ func loadIgnored(opts *ScanOptions, dirs []string, warn func(error)) (map[string
 			ignored[b.Fingerprint] = true
 		}
 	}
-	seen := map[string]bool{}
-	for _, dir := range append([]string{"."}, dirs...) {
-		p := filepath.Clean(filepath.Join(dir, ".secretgateignore"))
-		if seen[p] || !fileExists(p) {
-			continue
-		}
-		seen[p] = true
+	for _, p := range ignoreFiles(dirs, ".secretgateignore") {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, usageError("reading %s: %v", p, unwrapPath(err))
@@ -423,13 +417,7 @@ func loadRules(ctx context.Context, opts *ScanOptions, dirs []string) (*rules.Ru
 		return nil, err
 	}
 	r := rules.New(ctx, cfg, rules.Options{})
-	seen := map[string]bool{}
-	for _, dir := range append([]string{"."}, dirs...) {
-		p := filepath.Clean(filepath.Join(dir, ".gitleaksignore"))
-		if seen[p] || !fileExists(p) {
-			continue
-		}
-		seen[p] = true
+	for _, p := range ignoreFiles(dirs, ".gitleaksignore") {
 		if err := r.AddIgnoreFile(p); err != nil {
 			return nil, err
 		}
@@ -444,6 +432,21 @@ func defaultRules(ctx context.Context) (*rules.Rules, error) {
 		return nil, err
 	}
 	return rules.New(ctx, cfg, rules.Options{}), nil
+}
+
+// ignoreFiles returns the files called name in the working directory and
+// at the top of each directory scanned, each once.
+func ignoreFiles(dirs []string, name string) []string {
+	var files []string
+	seen := map[string]bool{}
+	for _, dir := range append([]string{"."}, dirs...) {
+		p := filepath.Clean(filepath.Join(dir, name))
+		if !seen[p] && fileExists(p) {
+			seen[p] = true
+			files = append(files, p)
+		}
+	}
+	return files
 }
 
 func fileExists(p string) bool {

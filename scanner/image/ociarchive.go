@@ -25,25 +25,16 @@ type ociArchive struct {
 
 type entryAt struct{ offset, size int64 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func openOCIArchive(path string) (v1.ImageIndex, io.Closer, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	a := &ociArchive{f: f, entries: map[string]entryAt{}}
-	cr := &countingReader{r: f}
-	tr := tar.NewReader(cr)
+	// tar reads no further than a header, so after Next the file stands at
+	// the entry's data; and as the file can seek, tar skips the data
+	// instead of reading it.
+	tr := tar.NewReader(f)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -54,7 +45,12 @@ func openOCIArchive(path string) (v1.ImageIndex, io.Closer, error) {
 			return nil, nil, err
 		}
 		if h.Typeflag == tar.TypeReg {
-			a.entries[strings.TrimPrefix(h.Name, "./")] = entryAt{cr.n, h.Size}
+			at, err := f.Seek(0, io.SeekCurrent)
+			if err != nil {
+				f.Close()
+				return nil, nil, err
+			}
+			a.entries[strings.TrimPrefix(h.Name, "./")] = entryAt{at, h.Size}
 		}
 	}
 	raw, err := a.read("index.json")
