@@ -33,7 +33,8 @@ type Chunk struct {
 	// Last is true when Data reaches the end of the stream.
 	Last bool
 
-	view     *view // how positions map to byte offsets in binary content
+	view     *view  // how positions map to byte offsets in binary content
+	id       string // the content's ID, for fingerprints
 	layer    string
 	newlines []int // positions of '\n' in Data, computed on first use
 	indexed  bool
@@ -100,4 +101,10 @@ func (c *Chunk) Position(off int) (line, column int) {
 func (c *Chunk) reset() {
 	c.indexed = false
 	c.newlines = c.newlines[:0]
+}
+
+// view maps a position in a text view of binary content to a byte offset
+// in the content: base + scale*position.
+type view struct {
+	base, scale int64
 }

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/secretgate/secretgate/scanner/archive"
-	"github.com/secretgate/secretgate/scanner/binary"
+	"github.com/secretgate/secretgate/scanner/internal/archive"
+	"github.com/secretgate/secretgate/scanner/internal/binary"
 )
 
 // Limits bound what one top-level content may cost when archives inside it
@@ -186,7 +186,7 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		}
 		return s.scanBinary(ctx, target, c, br, emit)
 	}
-	_, err := s.scanReader(ctx, target, c, br, emit)
+	_, err := s.scanReader(ctx, target, c, nil, br, emit)
 	return err
 }
 
@@ -207,15 +207,11 @@ func (s *streamer) settle(c Content, err error, format string) error {
 }
 
 func (s *streamer) incompletef(c Content, format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	s.mu.Lock()
-	s.incomplete = append(s.incomplete, c.Path+": "+msg)
-	s.mu.Unlock()
-	s.warn(fmt.Errorf("not fully scanned %q: %s", c.Path, msg))
+	s.incomplete(c.Path, fmt.Errorf(format, args...))
 }
 
 func member(c Content, name string) Content {
-	return Content{Path: c.Path + "!" + name, FilePath: c.FilePath + "!" + name, Layer: c.Layer}
+	return Content{Path: c.Path + "!" + name, FilePath: c.FilePath + "!" + name, ID: contentID(c) + "!" + name, Layer: c.Layer}
 }
 
 // admit counts a member against the entry limit and reports its problem;
@@ -225,11 +221,14 @@ func (s *streamer) admit(c Content, m archive.Member, entries *int) (bool, error
 	if *entries > s.limits.MaxEntries {
 		return false, &limitError{fmt.Sprintf("more than %d entries", s.limits.MaxEntries)}
 	}
-	if m.Problem != "" {
+	switch {
+	case m.Encrypted:
+		s.incompletef(member(c, m.Name), "encrypted member")
+	case m.Problem != "":
 		s.warn(fmt.Errorf("archive %q: member %q: %s", c.Path, m.Name, m.Problem))
-		if m.Open == nil && m.Problem == "encrypted member (not scanned)" {
-			s.incompletef(member(c, m.Name), "encrypted")
-		}
+	}
+	if c.Covered != nil && c.Covered(m.Name) {
+		return false, nil // read by the nested source that covers it
 	}
 	return m.Open != nil, nil
 }
@@ -397,12 +396,10 @@ func (s *streamer) scanBinary(ctx context.Context, target string, c Content, r i
 	for i, v := range views {
 		pr, pw := io.Pipe()
 		writers[i], pipes[i] = pw, pw
-		vc := c
-		vc.view = &views[i].v
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.scanReader(ctx, target, vc, v.make(pr), emit)
+			_, err := s.scanReader(ctx, target, c, &views[i].v, v.make(pr), emit)
 			errs[i] = err
 			pr.CloseWithError(err) // unblock the copy if this view stopped early
 		}()

@@ -20,7 +20,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/scanner"
-	"github.com/secretgate/secretgate/scanner/fs"
+	"github.com/secretgate/secretgate/scanner/files"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
@@ -37,7 +37,7 @@ func detector() scanner.Detector {
 func scanDir(t *testing.T, dir string, limits scanner.Limits) (*scanner.Result, []string) {
 	t.Helper()
 	var warnings []string
-	res, err := scanner.Scan(context.Background(), []scanner.Source{fs.Path{Root: dir}}, []scanner.Detector{detector()},
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}}, []scanner.Detector{detector()},
 		scanner.Options{Limits: limits, Warn: func(err error) { warnings = append(warnings, err.Error()) }})
 	if err != nil {
 		t.Fatalf("Scan: %v", err)

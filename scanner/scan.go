@@ -1,25 +1,36 @@
 // Package scanner finds secrets in files, archives, images and streams.
 //
-// Scan walks Sources, reads every Content as a stream of overlapping
-// Chunks, and runs each Detector over them; detectors live in subpackages
-// (scanner/rules for gitleaks rules, scanner/known for known values) and
-// sources too (scanner/fs for paths and stdin). Findings never carry the
+// Open turns a target as a user names it (a path, "-", an image transport,
+// the git index) into a Source; Scan walks sources, scans the nested sources
+// they meet (an image found in a directory) in the same run, reads every
+// Content as a stream of overlapping Chunks, runs each Detector over them,
+// and returns final findings: sorted, image findings marked deleted or not
+// and reported once. Detectors live in subpackages (scanner/rules for
+// gitleaks rules, scanner/known for known values), and so do sources
+// (scanner/files, scanner/image, scanner/staged). Findings never carry the
 // secret itself.
 package scanner
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/secretgate/secretgate/scanner/source"
+)
+
+// Source and Content are defined in scanner/source, which every source
+// package imports; they are named here for the library's users.
+type (
+	Source  = source.Source
+	Content = source.Content
 )
 
 // DefaultChunkSize is how many bytes a chunk owns.
@@ -35,7 +46,8 @@ type Options struct {
 	Workers int
 	// ChunkSize is how many bytes each chunk owns; DefaultChunkSize if zero.
 	ChunkSize int
-	// Warn receives problems that leave part of a target unscanned.
+	// Warn receives problems worth telling the user, as they happen;
+	// everything left unread is also in Result.Incomplete.
 	Warn func(error)
 	// Progress, when set, is updated as the scan goes.
 	Progress *Progress
@@ -62,114 +74,66 @@ type Stats struct {
 type Result struct {
 	Findings []Finding
 	Stats    Stats
-	// Incomplete lists what was not fully scanned, and why: a limit that
-	// stopped an archive, a corrupt or encrypted member. A result with
-	// entries here is no proof that the targets are clean.
+	// Incomplete lists what was not fully scanned, and why: a file that
+	// could not be read, a limit that stopped an archive, a corrupt or
+	// encrypted member, a layer that could not be fetched, a target that
+	// could not be read at all. A result with entries here is no proof that
+	// the targets are clean.
 	Incomplete []string
+	// Failed lists the targets that could not be read at all (also in
+	// Incomplete). The findings of the other targets are still reported.
+	Failed []TargetError
 }
 
-// Scan scans every source with every detector. It returns an error only when
-// a source cannot be scanned at all; partial problems go to opts.Warn.
+// TargetError is a target that could not be read at all.
+type TargetError struct {
+	Target string
+	Err    error
+}
+
+func (e TargetError) Error() string { return e.Err.Error() }
+func (e TargetError) Unwrap() error { return e.Err }
+
+// Scan scans every source, and every source they nest, with every detector.
+// A target that cannot be read is in Result.Failed and the others are still
+// scanned; Scan returns an error only when ctx ends the scan.
 func Scan(ctx context.Context, sources []Source, detectors []Detector, opts Options) (*Result, error) {
 	start := time.Now()
-	workers := cmp.Or(opts.Workers, runtime.GOMAXPROCS(0))
-	progress := opts.Progress
-	if progress == nil {
-		progress = &Progress{}
+	r := newRun(detectors, opts)
+	g, gctx := errgroup.WithContext(ctx)
+	for range cmp.Or(opts.Workers, runtime.GOMAXPROCS(0)) {
+		g.Go(func() error { r.work(gctx); return nil })
 	}
-	warn := opts.Warn
-	if warn == nil {
-		warn = func(error) {}
-	}
-	var warnMu sync.Mutex
-	lockedWarn := func(err error) {
-		warnMu.Lock()
-		defer warnMu.Unlock()
-		warn(err)
-	}
-	s := &streamer{
-		detectors: detectors,
-		size:      cmp.Or(opts.ChunkSize, DefaultChunkSize),
-		overlap:   DefaultOverlap,
-		limits:    opts.Limits.withDefaults(),
-		warn:      lockedWarn,
-	}
-	for _, d := range detectors {
-		if o, ok := d.(Overlapper); ok {
-			s.overlap = max(s.overlap, o.Overlap())
+	queue := slices.Clone(sources)
+	for i := 0; i < len(queue) && gctx.Err() == nil; i++ {
+		src := queue[i]
+		w := &walker{run: r, ctx: gctx, target: src.Name()}
+		err := src.Walk(gctx, w)
+		queue = append(queue, w.nested...)
+		if err == nil || gctx.Err() != nil {
+			continue
+		}
+		r.incomplete(src.Name(), err)
+		if i < len(sources) {
+			r.failed = append(r.failed, TargetError{Target: src.Name(), Err: err})
 		}
 	}
-
-	type job struct {
-		target  string
-		content Content
-	}
-	jobs := make(chan job)
-	var (
-		mu       sync.Mutex
-		findings []Finding
-		wg       sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				var local []Finding
-				var localMu sync.Mutex
-				n, err := s.scanContent(ctx, j.target, j.content, func(f Finding) {
-					localMu.Lock()
-					local = append(local, f)
-					localMu.Unlock()
-					progress.Findings.Add(1)
-				})
-				progress.Files.Add(1)
-				progress.Bytes.Add(n)
-				if err != nil && ctx.Err() == nil {
-					lockedWarn(fmt.Errorf("scanning %q: %w", j.content.Path, err))
-				}
-				mu.Lock()
-				findings = append(findings, local...)
-				mu.Unlock()
-			}
-		}()
-	}
-
-	var walkErr error
-	for _, src := range sources {
-		name := src.Name()
-		err := src.Walk(ctx, func(c Content) error {
-			select {
-			case jobs <- job{name, c}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}, lockedWarn)
-		if err != nil {
-			walkErr = errors.Join(walkErr, err)
-			if ctx.Err() != nil {
-				break
-			}
-		}
-	}
-	close(jobs)
-	wg.Wait()
+	close(r.jobs)
+	_ = g.Wait() // workers return no error; cancellation is ctx's
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if walkErr != nil {
-		return nil, walkErr
-	}
+	findings := finish(r.findings, queue)
 	SortFindings(findings)
-	slices.Sort(s.incomplete)
+	slices.Sort(r.skipped)
 	return &Result{
 		Findings:   findings,
-		Incomplete: s.incomplete,
+		Incomplete: slices.Compact(r.skipped),
+		Failed:     r.failed,
 		Stats: Stats{
 			Targets:    len(sources),
-			Files:      progress.Files.Load(),
-			Bytes:      progress.Bytes.Load(),
+			Files:      r.progress.Files.Load(),
+			Bytes:      r.progress.Bytes.Load(),
 			DurationMS: time.Since(start).Milliseconds(),
 		},
 	}, nil
@@ -186,124 +150,119 @@ func SortFindings(fs []Finding) {
 			cmp.Compare(a.Column, b.Column),
 			cmp.Compare(a.Rule, b.Rule),
 			cmp.Compare(a.Encoding, b.Encoding),
+			cmp.Compare(a.Layer, b.Layer),
 		)
 	})
 }
 
-// streamer reads contents as overlapping chunks and runs the detectors.
-type streamer struct {
-	detectors []Detector
-	size      int
-	overlap   int
-	limits    Limits
-	warn      func(error)
-	buffers   sync.Pool
-
-	mu         sync.Mutex
-	incomplete []string
+// job is one content to scan, with the target that yielded it.
+type job struct {
+	target  string
+	content Content
 }
 
-// scanReader is the streaming core: memory stays at 2*overlap+size bytes
-// whatever the length of r, and a match is reported by the chunk that owns
-// its first byte, so matches across chunk boundaries are found once.
-func (s *streamer) scanReader(ctx context.Context, target string, c Content, r io.Reader, emit func(Finding)) (int64, error) {
-	need := 2*s.overlap + s.size
-	buf, _ := s.buffers.Get().(*[]byte)
-	if buf == nil || cap(*buf) < need {
-		b := make([]byte, 0, need)
-		buf = &b
+// run is the state of one Scan: the queue of contents, what was found and
+// what was not read.
+type run struct {
+	s        *streamer
+	jobs     chan job
+	progress *Progress
+	warnFn   func(error)
+
+	mu       sync.Mutex // guards the fields below and calls of warnFn
+	findings []Finding
+	skipped  []string
+	failed   []TargetError
+}
+
+func newRun(detectors []Detector, opts Options) *run {
+	r := &run{
+		jobs:     make(chan job),
+		progress: cmp.Or(opts.Progress, &Progress{}),
+		warnFn:   opts.Warn,
 	}
-	defer s.buffers.Put(buf)
-	data := (*buf)[:0]
-	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, view: c.view, layer: c.Layer}
-	var total int64
-	eof := false
-	for {
-		for len(data) < cap(data) && !eof {
-			n, err := r.Read(data[len(data):cap(data)])
-			data = data[:len(data)+n]
-			total += int64(n)
-			if errors.Is(err, io.EOF) {
-				eof = true
-			} else if err != nil {
-				return total, err
-			}
+	if r.warnFn == nil {
+		r.warnFn = func(error) {}
+	}
+	r.s = &streamer{
+		detectors:  detectors,
+		size:       cmp.Or(opts.ChunkSize, DefaultChunkSize),
+		overlap:    DefaultOverlap,
+		limits:     opts.Limits.withDefaults(),
+		warn:       r.warn,
+		incomplete: r.incomplete,
+	}
+	for _, d := range detectors {
+		if o, ok := d.(Overlapper); ok {
+			r.s.overlap = max(r.s.overlap, o.Overlap())
 		}
-		if err := ctx.Err(); err != nil {
-			return total, err
+	}
+	return r
+}
+
+func (r *run) warn(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.warnFn(err)
+}
+
+// incomplete records that path was not fully read, and tells the user.
+func (r *run) incomplete(path string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.skipped = append(r.skipped, path+": "+err.Error())
+	r.warnFn(fmt.Errorf("not fully scanned %q: %w", path, err))
+}
+
+// work scans contents until the queue closes.
+func (r *run) work(ctx context.Context) {
+	for j := range r.jobs {
+		var local []Finding
+		var localMu sync.Mutex
+		n, err := r.s.scanContent(ctx, j.target, j.content, func(f Finding) {
+			localMu.Lock()
+			local = append(local, f)
+			localMu.Unlock()
+			r.progress.Findings.Add(1)
+		})
+		r.progress.Files.Add(1)
+		r.progress.Bytes.Add(n)
+		if err != nil && ctx.Err() == nil {
+			r.incomplete(j.content.Path, err)
 		}
-		if total == 0 {
-			return 0, nil // empty content: nothing to find, as gitleaks
-		}
-		chunk.reset()
-		chunk.Data = data
-		chunk.End = min(chunk.Start+s.size, len(data))
-		if eof {
-			chunk.End = len(data)
-		}
-		chunk.Last = eof && chunk.End == len(data)
-		for _, d := range s.activeDetectors(data) {
-			d.Detect(ctx, chunk, func(m Match) {
-				if m.Start >= 0 && (m.Start < chunk.Start || m.Start >= chunk.End) {
-					return
-				}
-				if m.Start < 0 && !chunk.First {
-					return
-				}
-				emit(s.finding(target, chunk, m))
-			})
-		}
-		if chunk.Last {
-			return total, nil
-		}
-		keep := max(0, chunk.End-s.overlap)
-		chunk.Line += bytes.Count(data[:keep], []byte{'\n'})
-		if nl := bytes.LastIndexByte(data[:keep], '\n'); nl >= 0 {
-			chunk.LineOffset = keep - nl - 1
-		} else {
-			chunk.LineOffset += keep
-		}
-		chunk.Offset += int64(keep)
-		chunk.Start = chunk.End - keep
-		chunk.First = false
-		data = data[:copy(data, data[keep:])]
+		r.mu.Lock()
+		r.findings = append(r.findings, local...)
+		r.mu.Unlock()
 	}
 }
 
-// activeDetectors returns the detectors worth running over data: none when
-// it is only line breaks, as the gaps of a binary view are (a sparse file's
-// holes, zero padding), where nothing can match.
-func (s *streamer) activeDetectors(data []byte) []Detector {
-	const lf = 0x0a0a0a0a0a0a0a0a
-	for len(data) >= 8 {
-		if binary.LittleEndian.Uint64(data) != lf {
-			return s.detectors
-		}
-		data = data[8:]
-	}
-	for _, b := range data {
-		if b != '\n' {
-			return s.detectors
-		}
-	}
-	return nil
+// walker is the source.Walker one source walks into.
+type walker struct {
+	*run
+	ctx    context.Context
+	target string
+
+	nestMu sync.Mutex
+	nested []Source
 }
 
-func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
-	f := Finding{
-		Rule:        m.Rule,
-		Description: m.Description,
-		Location:    Location{Target: target, Path: c.Path, Layer: c.layer},
-		Encoding:    m.Encoding,
-		Redacted:    Redact(m.Prefix),
-		Fingerprint: Fingerprint(m.Rule, c.Path, m.Secret),
+var _ source.Walker = (*walker)(nil)
+
+func (w *walker) Visit(c Content) error {
+	select {
+	case w.jobs <- job{w.target, c}:
+		return nil
+	case <-w.ctx.Done():
+		return w.ctx.Err()
 	}
-	switch {
-	case m.Start < 0:
-	case c.view != nil:
-		f.Offset = c.view.base + c.view.scale*(c.Offset+int64(m.Start))
-	default:
-		f.Line, f.Column = c.Position(m.Start)
-	}
-	return f
 }
+
+func (w *walker) Nest(s Source) {
+	w.nestMu.Lock()
+	defer w.nestMu.Unlock()
+	w.nested = append(w.nested, s)
+}
+
+func (w *walker) Incomplete(path string, err error) { w.incomplete(path, err) }
+
+func (w *walker) Warn(err error) { w.warn(err) }

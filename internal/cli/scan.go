@@ -16,7 +16,6 @@ import (
 
 	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/scanner"
-	"github.com/secretgate/secretgate/scanner/fs"
 	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/rules"
 	"github.com/secretgate/secretgate/scanner/staged"
@@ -46,9 +45,6 @@ type ScanOptions struct {
 	RegistryUsername string
 	PasswordStdin    bool
 
-	imgOpts      image.Options
-	discoveredMu sync.Mutex
-	discovered   []string // images met while walking directories
 
 	Baseline      string // a previous JSON report: its fingerprints are not reported again
 	WriteBaseline string // write every finding as a baseline and succeed
@@ -172,34 +168,6 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	// Images met inside directories are scanned as images, after the walk.
-	if len(opts.discovered) > 0 {
-		var more []scanner.Source
-		for _, t := range opts.discovered {
-			src, err := image.New(t, opts.imgOpts)
-			if err != nil {
-				warn(err)
-				continue
-			}
-			more = append(more, src)
-		}
-		res2, err := scanner.Scan(ctx, more, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits})
-		if err != nil {
-			return &exitError{code: ExitError, err: err}
-		}
-		res.Findings = append(res.Findings, res2.Findings...)
-		res.Incomplete = append(res.Incomplete, res2.Incomplete...)
-		res.Stats.Files, res.Stats.Bytes = progress.Files.Load(), progress.Bytes.Load()
-		res.Stats.DurationMS = time.Since(start).Milliseconds()
-		scanner.SortFindings(res.Findings)
-		sources = append(sources, more...)
-	}
-	for _, src := range sources {
-		if img, ok := src.(*image.Source); ok {
-			res.Findings = img.Finalize(res.Findings)
-			res.Incomplete = append(res.Incomplete, img.Incomplete()...)
-		}
-	}
 	rep := &report.Report{
 		Stats: res.Stats, Targets: opts.Targets, Incomplete: res.Incomplete, Start: start, End: time.Now(), Version: version,
 		CommitSHA: cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
@@ -230,6 +198,13 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		fmt.Fprintf(opts.IO.Err, "secretgate: %s%s in %d files (%s) in %s\n",
 			plural(len(rep.Findings), "finding"), baselined, res.Stats.Files, humanBytes(res.Stats.Bytes),
 			(time.Duration(res.Stats.DurationMS) * time.Millisecond).String())
+	}
+	if len(res.Failed) > 0 {
+		var errs []error
+		for _, f := range res.Failed {
+			errs = append(errs, f)
+		}
+		return &exitError{code: ExitError, err: errors.Join(errs...)}
 	}
 	if len(res.Incomplete) > 0 {
 		fmt.Fprintf(opts.IO.Err, "secretgate: warning: %s not fully scanned: the result is no proof that they are clean\n",
@@ -334,62 +309,52 @@ func isFingerprint(s string) bool {
 	return true
 }
 
-// scanSources turns targets into sources, checking each exists first so
-// that a typo fails before anything is scanned. It also returns the
-// directory targets, where configuration files are looked for.
+// scanSources opens every target, so that a typo fails before anything is
+// scanned. It also returns the directory targets, where configuration
+// files are looked for.
 func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
-	stdin := false
 	if opts.Staged {
 		sources = append(sources, staged.Index{})
 	}
-	opts.imgOpts = image.Options{
+	open := scanner.OpenOptions{Stdin: opts.IO.In, Image: image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
 		Getenv: opts.Getenv, Workers: 4,
-	}
+	}}
 	if opts.PasswordStdin {
 		pw, err := io.ReadAll(io.LimitReader(opts.IO.In, 64<<10))
 		if err != nil {
 			return nil, nil, usageError("--registry-password-stdin: %v", err)
 		}
-		opts.imgOpts.Password = strings.TrimRight(string(pw), "\r\n")
-		stdin = true // standard input is taken
+		open.Image.Password = strings.TrimRight(string(pw), "\r\n")
+		open.Stdin = nil // standard input is taken
 	}
+	stdin := 0
 	for _, t := range opts.Targets {
 		if t == "-" {
-			if stdin {
+			if stdin++; stdin > 1 || open.Stdin == nil {
 				return nil, nil, usageError("standard input is taken twice (the target -, or --registry-password-stdin)")
 			}
-			stdin = true
-			sources = append(sources, fs.Reader{Label: "-", R: opts.IO.In})
-			continue
 		}
-		if image.IsTarget(t) || strings.Contains(t, "://") {
-			src, err := image.New(t, opts.imgOpts)
-			if err != nil {
-				return nil, nil, &exitError{code: ExitError, err: hinted{err, "image targets: " + image.Transports}}
-			}
-			sources = append(sources, src)
-			continue
-		}
-		info, err := os.Stat(t)
+		src, err := scanner.Open(t, open)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, nil, usageError("scanning %q: no such file or directory", t)
-			}
-			return nil, nil, usageError("scanning %q: %v", t, errors.Unwrap(err))
+			return nil, nil, &exitError{code: ExitError, err: hinted{err, imageHint(t)}}
 		}
-		if info.IsDir() {
+		if info, err := os.Stat(t); err == nil && info.IsDir() {
 			dirs = append(dirs, t)
 		}
-		sources = append(sources, fs.Path{Root: t, Image: func(target string) {
-			opts.discoveredMu.Lock()
-			defer opts.discoveredMu.Unlock()
-			opts.discovered = append(opts.discovered, target)
-		}})
+		sources = append(sources, src)
 	}
 	return sources, dirs, nil
+}
+
+// imageHint helps with a target that was meant as an image.
+func imageHint(target string) string {
+	if image.IsTarget(target) || strings.Contains(target, "://") {
+		return "image targets: " + scanner.ImageTransports
+	}
+	return ""
 }
 
 // loadRules loads the gitleaks configuration as the gitleaks CLI finds it:

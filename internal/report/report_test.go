@@ -13,7 +13,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/scanner"
-	"github.com/secretgate/secretgate/scanner/fs"
+	"github.com/secretgate/secretgate/scanner/files"
 	"github.com/secretgate/secretgate/scanner/known"
 	"github.com/secretgate/secretgate/scanner/rules"
 )
@@ -131,11 +131,11 @@ func TestAnnotationsCapAndSummary(t *testing.T) {
 func TestNoReportHoldsASecret(t *testing.T) {
 	dir := t.TempDir()
 	pat, aws, pw := fixture.GitHubPAT(21), fixture.AWSAccessKeyID(22), fixture.Password(23, 20)
-	files := map[string]string{
+	contents := map[string]string{
 		"a.env":  "GITHUB_TOKEN=" + pat + "\nAWS=" + aws + "\n",
 		"b.json": `{"password": "` + pw + `"}`,
 	}
-	for name, body := range files {
+	for name, body := range contents {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestNoReportHoldsASecret(t *testing.T) {
 	}
 	secrets := []known.Secret{{Name: "PW", Value: pw}, {Name: "PAT", Value: pat}}
 	forms, _ := known.Forms(secrets, 6)
-	res, err := scanner.Scan(context.Background(), []scanner.Source{fs.Path{Root: dir}},
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
 		[]scanner.Detector{rules.New(context.Background(), cfg, rules.Options{}), known.NewDetector(known.New(secrets, forms))},
 		scanner.Options{})
 	if err != nil {

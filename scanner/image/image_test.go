@@ -1,4 +1,4 @@
-package image
+package image_test
 
 import (
 	"archive/tar"
@@ -32,6 +32,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
@@ -123,17 +124,20 @@ func detector() scanner.Detector {
 	return known.NewDetector(known.New(secrets, forms))
 }
 
-func scan(t *testing.T, target string, opts Options) ([]scanner.Finding, *Source, error) {
+func scan(t *testing.T, target string, opts image.Options) ([]scanner.Finding, []string, error) {
 	t.Helper()
-	src, err := New(target, opts)
+	src, err := scanner.Open(target, scanner.OpenOptions{Image: opts})
 	if err != nil {
 		return nil, nil, err
 	}
 	res, err := scanner.Scan(context.Background(), []scanner.Source{src}, []scanner.Detector{detector()}, scanner.Options{})
 	if err != nil {
-		return nil, src, err
+		return nil, nil, err
 	}
-	return src.Finalize(res.Findings), src, nil
+	if len(res.Failed) > 0 {
+		return res.Findings, res.Incomplete, res.Failed[0]
+	}
+	return res.Findings, res.Incomplete, nil
 }
 
 // summary renders findings as "RULE PATH [deleted]" lines, sorted.
@@ -184,7 +188,7 @@ func push(t *testing.T, host, repo string, img v1.Image, opts ...remote.Option) 
 func TestRegistryImage(t *testing.T) {
 	host := serve(t, quietRegistry())
 	target := push(t, host, "team/app:1.0", testImage(t))
-	fs, _, err := scan(t, target, Options{Insecure: true})
+	fs, _, err := scan(t, target, image.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,12 +219,12 @@ func TestRegistryBasicAuth(t *testing.T) {
 	}
 	target := "docker://" + host + "/private/app:1"
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	if _, _, err := scan(t, target, Options{Insecure: true}); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, _, err := scan(t, target, image.Options{Insecure: true}); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("scan without credentials: %v, want a 401 message", err)
 	} else if strings.Contains(err.Error(), pass) {
 		t.Errorf("error %q holds the password", err)
 	}
-	fs, _, err := scan(t, target, Options{Insecure: true, Username: user, Password: pass})
+	fs, _, err := scan(t, target, image.Options{Insecure: true, Username: user, Password: pass})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +254,7 @@ func TestMultiPlatformIndexSharesLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := "docker://" + host + "/multi:1"
-	fs, _, err := scan(t, target, Options{Insecure: true})
+	fs, _, err := scan(t, target, image.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +262,7 @@ func TestMultiPlatformIndexSharesLayers(t *testing.T) {
 	if got := summary(target, fs); got != want {
 		t.Errorf("findings:\n%s\nwant (the shared layer once):\n%s", got, want)
 	}
-	fs, _, err = scan(t, target, Options{Insecure: true, Platform: "linux/arm64"})
+	fs, _, err = scan(t, target, image.Options{Insecure: true, Platform: "linux/arm64"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +297,7 @@ func TestArchivesAndLayouts(t *testing.T) {
 		"oci:" + filepath.Join(dir, "layout") + ":1.0",
 		"oci-archive:" + ociArchive,
 	} {
-		fs, _, err := scan(t, target, Options{})
+		fs, _, err := scan(t, target, image.Options{})
 		if err != nil {
 			t.Errorf("%s: %v", target, err)
 			continue
@@ -338,7 +342,7 @@ func TestSkopeo(t *testing.T) {
 		if strings.HasPrefix(dst, "docker-archive:") {
 			target = strings.TrimSuffix(dst, ":example.com/app:v1")
 		}
-		fs, _, err := scan(t, target, Options{Insecure: true})
+		fs, _, err := scan(t, target, image.Options{Insecure: true})
 		if err != nil {
 			t.Errorf("%s: %v", target, err)
 			continue
@@ -381,18 +385,18 @@ func TestBadTargets(t *testing.T) {
 		{"oci:/no/such/layout", "reading the OCI layout"},
 		{"docker-archive:/no/such.tar", "reading the docker-archive"},
 	} {
-		_, _, err := scan(t, tt.target, Options{Insecure: true})
+		_, _, err := scan(t, tt.target, image.Options{Insecure: true})
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("scan(%s) = %v, want an error with %q", tt.target, err, tt.want)
 		}
 	}
 	// A truncated layer blob: a warning and an incomplete entry naming the
 	// layer; the config is still scanned.
-	fs, src, err := scan(t, "docker://"+truncating+"/ok:1", Options{Insecure: true})
+	fs, src, err := scan(t, "docker://"+truncating+"/ok:1", image.Options{Insecure: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc := strings.Join(src.Incomplete(), "\n"); !strings.Contains(inc, "layer sha256:") {
+	if inc := strings.Join(src, "\n"); !strings.Contains(inc, "layer:sha256:") {
 		t.Errorf("incomplete = %q, want the truncated layer named", inc)
 	}
 	if !strings.Contains(summary("", fs), "config:Env") {
@@ -412,11 +416,11 @@ func TestForeignLayerIsReported(t *testing.T) {
 	if err := lp.AppendImage(img); err != nil {
 		t.Fatal(err)
 	}
-	_, src, err := scan(t, "oci:"+dir, Options{})
+	_, src, err := scan(t, "oci:"+dir, image.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inc := strings.Join(src.Incomplete(), "\n"); !strings.Contains(inc, "foreign layer") {
+	if inc := strings.Join(src, "\n"); !strings.Contains(inc, "foreign layer") {
 		t.Errorf("incomplete = %q, want the foreign layer reported", inc)
 	}
 }
@@ -464,7 +468,7 @@ func TestDockerDaemonWithPodman(t *testing.T) {
 	}
 	t.Setenv("DOCKER_HOST", "unix://"+sock)
 	target := "docker-daemon:localhost/sgtest:1"
-	fs, _, err := scan(t, target, Options{})
+	fs, _, err := scan(t, target, image.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/scanner"
-	"github.com/secretgate/secretgate/scanner/fs"
+	"github.com/secretgate/secretgate/scanner/files"
 )
 
 func defaultRules(t testing.TB) *Rules {
@@ -27,7 +27,7 @@ func defaultRules(t testing.TB) *Rules {
 func scan(t testing.TB, r *Rules, text string, chunk int) []scanner.Finding {
 	t.Helper()
 	res, err := scanner.Scan(context.Background(),
-		[]scanner.Source{fs.Reader{Label: "-", R: strings.NewReader(text)}},
+		[]scanner.Source{files.Reader{Label: "-", R: strings.NewReader(text)}},
 		[]scanner.Detector{r}, scanner.Options{ChunkSize: chunk})
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
@@ -143,7 +143,7 @@ func TestHugeLine(t *testing.T) {
 	pat := fixture.GitHubPAT(5)
 	size := int64(hugeLine)
 	src := io.MultiReader(io.LimitReader(repeat('a'), size), strings.NewReader(" tok="+pat+" "))
-	res, err := scanner.Scan(context.Background(), []scanner.Source{fs.Reader{Label: "-", R: src}},
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Reader{Label: "-", R: src}},
 		[]scanner.Detector{r}, scanner.Options{})
 	if err != nil {
 		t.Fatal(err)

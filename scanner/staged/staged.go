@@ -11,7 +11,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/source"
 )
 
 // Index is the staged content of the repository at Dir.
@@ -19,9 +19,9 @@ type Index struct {
 	Dir string // any directory inside the work tree; "" for the current one
 }
 
-var _ scanner.Source = Index{}
+var _ source.Source = Index{}
 
-// Name implements scanner.Source.
+// Name implements source.Source.
 func (Index) Name() string { return "staged" }
 
 func (ix Index) git(ctx context.Context, args ...string) *exec.Cmd {
@@ -30,9 +30,9 @@ func (ix Index) git(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// Walk implements scanner.Source: every file added, copied, modified or
+// Walk implements source.Source: every file added, copied, modified or
 // renamed in the index, as staged.
-func (ix Index) Walk(ctx context.Context, visit func(scanner.Content) error, warn func(error)) error {
+func (ix Index) Walk(ctx context.Context, w source.Walker) error {
 	var stderr bytes.Buffer
 	cmd := ix.git(ctx, "diff", "--cached", "--name-only", "-z", "--diff-filter=ACMR", "--no-renames")
 	cmd.Stderr = &stderr
@@ -44,7 +44,7 @@ func (ix Index) Walk(ctx context.Context, visit func(scanner.Content) error, war
 		if name == "" {
 			continue
 		}
-		if err := visit(scanner.Content{Path: name, FilePath: name, Open: ix.opener(ctx, name)}); err != nil {
+		if err := w.Visit(source.Content{Path: name, FilePath: name, Open: ix.opener(ctx, name)}); err != nil {
 			return err
 		}
 	}

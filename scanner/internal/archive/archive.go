@@ -94,8 +94,10 @@ type Member struct {
 	// Compressed is the stored size, for ratio checks (-1 if unknown).
 	Compressed int64
 	// Problem, when set, says why the entry is reported rather than
-	// scanned: a path that escapes the archive, a link, an encrypted member.
+	// scanned: a path that escapes the archive, a link.
 	Problem string
+	// Encrypted marks a member that cannot be read without a password.
+	Encrypted bool
 	// Open reads the member; nil for entries with a problem and for
 	// directories.
 	Open func() (io.ReadCloser, error)
@@ -129,12 +131,12 @@ func ReadTar(r io.Reader, visit func(Member) error) error {
 			return fmt.Errorf("reading tar: %w", err)
 		}
 		m := Member{Name: strings.TrimPrefix(h.Name, "./"), Size: h.Size, Compressed: h.Size}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeGNUSparse:
+		switch {
+		case IsFile(h.Typeflag):
 			m.Open = func() (io.ReadCloser, error) { return io.NopCloser(tr), nil }
-		case tar.TypeSymlink:
+		case h.Typeflag == tar.TypeSymlink:
 			m.Problem = "symbolic link to " + quoteName(h.Linkname) + " (not followed)"
-		case tar.TypeLink:
+		case h.Typeflag == tar.TypeLink:
 			m.Problem = "hard link to " + quoteName(h.Linkname) + " (not followed)"
 		default:
 			continue // directories, devices, FIFOs, PAX and GNU headers
@@ -150,6 +152,19 @@ func ReadTar(r io.Reader, visit func(Member) error) error {
 			return err
 		}
 	}
+}
+
+// IsFile reports whether GNU tar extracts an entry of this type as a
+// regular file: regular files (old V7 '\x00' and '0'), contiguous files
+// ('7'), sparse files, and any type it does not know.
+func IsFile(typeflag byte) bool {
+	switch typeflag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo,
+		tar.TypeXHeader, tar.TypeXGlobalHeader, tar.TypeGNULongName, tar.TypeGNULongLink,
+		'D', 'V', 'M', 'N': // GNU dump directory, volume label, multi-volume and old long-name entries
+		return false
+	}
+	return true
 }
 
 // ReadZip calls visit for each file of a zip archive read from ra. Members may
@@ -171,7 +186,7 @@ func ReadZip(ra io.ReaderAt, size int64, visit func(Member) error) error {
 		}
 		switch {
 		case f.Flags&0x1 != 0:
-			m.Problem = "encrypted member (not scanned)"
+			m.Encrypted = true
 		case f.Mode()&0o170000 == 0o120000:
 			m.Problem = "symbolic link (not followed)"
 		default:

@@ -1,0 +1,138 @@
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+)
+
+// streamer reads contents as overlapping chunks and runs the detectors.
+type streamer struct {
+	detectors  []Detector
+	size       int
+	overlap    int
+	limits     Limits
+	warn       func(error)
+	incomplete func(path string, err error)
+	buffers    sync.Pool
+}
+
+// scanReader is the streaming core: memory stays at 2*overlap+size bytes
+// whatever the length of r, and a match is reported by the chunk that owns
+// its first byte, so matches across chunk boundaries are found once. When r
+// fails, what it gave before the error is scanned, then the error returned.
+// v, when set, maps positions in r (a text view of binary content) to byte
+// offsets in the content.
+func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *view, r io.Reader, emit func(Finding)) (int64, error) {
+	need := 2*s.overlap + s.size
+	buf, _ := s.buffers.Get().(*[]byte)
+	if buf == nil || cap(*buf) < need {
+		b := make([]byte, 0, need)
+		buf = &b
+	}
+	defer s.buffers.Put(buf)
+	data := (*buf)[:0]
+	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, id: contentID(c), layer: c.Layer, view: v}
+	var total int64
+	var readErr error
+	eof := false
+	for {
+		for len(data) < cap(data) && !eof {
+			n, err := r.Read(data[len(data):cap(data)])
+			data = data[:len(data)+n]
+			total += int64(n)
+			if errors.Is(err, io.EOF) {
+				eof = true
+			} else if err != nil {
+				eof, readErr = true, err // scan what arrived, then report
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		if total == 0 {
+			return 0, readErr // empty content: nothing to find, as gitleaks
+		}
+		chunk.reset()
+		chunk.Data = data
+		chunk.End = min(chunk.Start+s.size, len(data))
+		if eof {
+			chunk.End = len(data)
+		}
+		chunk.Last = eof && chunk.End == len(data)
+		for _, d := range s.activeDetectors(data) {
+			d.Detect(ctx, chunk, func(m Match) {
+				if m.Start >= 0 && (m.Start < chunk.Start || m.Start >= chunk.End) {
+					return
+				}
+				if m.Start < 0 && !chunk.First {
+					return
+				}
+				emit(s.finding(target, chunk, m))
+			})
+		}
+		if chunk.Last {
+			return total, readErr
+		}
+		keep := max(0, chunk.End-s.overlap)
+		chunk.Line += bytes.Count(data[:keep], []byte{'\n'})
+		if nl := bytes.LastIndexByte(data[:keep], '\n'); nl >= 0 {
+			chunk.LineOffset = keep - nl - 1
+		} else {
+			chunk.LineOffset += keep
+		}
+		chunk.Offset += int64(keep)
+		chunk.Start = chunk.End - keep
+		chunk.First = false
+		data = data[:copy(data, data[keep:])]
+	}
+}
+
+// activeDetectors returns the detectors worth running over data: none when
+// it is only line breaks, as the gaps of a binary view are (a sparse file's
+// holes, zero padding), where nothing can match.
+func (s *streamer) activeDetectors(data []byte) []Detector {
+	const lf = 0x0a0a0a0a0a0a0a0a
+	for len(data) >= 8 {
+		if binary.LittleEndian.Uint64(data) != lf {
+			return s.detectors
+		}
+		data = data[8:]
+	}
+	for _, b := range data {
+		if b != '\n' {
+			return s.detectors
+		}
+	}
+	return nil
+}
+
+func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
+	f := Finding{
+		Rule:        m.Rule,
+		Description: m.Description,
+		Location:    Location{Target: target, Path: c.Path, Layer: c.layer},
+		Encoding:    m.Encoding,
+		Redacted:    Redact(m.Prefix),
+		Fingerprint: Fingerprint(m.Rule, c.id, m.Secret),
+	}
+	switch {
+	case m.Start < 0:
+	case c.view != nil:
+		f.Offset = c.view.base + c.view.scale*(c.Offset+int64(m.Start))
+	default:
+		f.Line, f.Column = c.Position(m.Start)
+	}
+	return f
+}
+
+// contentID is what a content's fingerprints are computed over.
+func contentID(c Content) string {
+	if c.ID != "" {
+		return c.ID
+	}
+	return c.Path
+}
