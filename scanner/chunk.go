@@ -40,6 +40,10 @@ type Chunk struct {
 	indexed  bool
 }
 
+// Binary reports whether the chunk is from a text view of binary content
+// (its printable runs), not from text.
+func (c *Chunk) Binary() bool { return c.view != nil }
+
 // Newlines returns the positions of every '\n' in Data, ascending.
 func (c *Chunk) Newlines() []int {
 	if !c.indexed {

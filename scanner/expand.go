@@ -180,14 +180,26 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		}
 		return s.settle(c, s.scanZip(ctx, target, c, br, ra, raSize, depth, b, emit), "zip")
 	}
-	if binary.Is(head) {
-		if s.limits.SkipBinaries {
-			return nil
+	// A zip may start with other data (a self-extracting archive, an
+	// executable jar): where the content can be read at random, its end
+	// tells, and its members are scanned as well as what it is.
+	var zipErr error
+	if ra != nil && !s.limits.NoArchives && archive.ZipEnd(ra, raSize) {
+		if depth >= s.limits.MaxDepth {
+			s.incompletef(c, "archive nested deeper than %d (--max-archive-depth)", s.limits.MaxDepth)
+		} else {
+			zipErr = s.settle(c, s.scanZip(ctx, target, c, nil, ra, raSize, depth, b, emit), "zip")
 		}
-		return s.scanBinary(ctx, target, c, br, emit)
 	}
-	_, err := s.scanReader(ctx, target, c, nil, br, emit)
-	return err
+	var err error
+	if binary.Is(head) {
+		if !s.limits.SkipBinaries {
+			err = s.scanBinary(ctx, target, c, br, emit)
+		}
+	} else {
+		_, err = s.scanReader(ctx, target, c, nil, br, emit)
+	}
+	return cmp.Or(err, zipErr)
 }
 
 // settle turns an error from inside an archive into a warning and an
@@ -340,12 +352,17 @@ func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.R
 		ra, size = spilled, n
 	}
 	entries := 0
-	return archive.ReadZip(ra, size, func(m archive.Member) error {
+	err := archive.ReadZip(ra, size, s.limits.MaxEntries, func(m archive.Member) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		return s.visitMember(ctx, target, c, m, true, &entries, depth, b, emit)
 	})
+	var many *archive.TooManyEntriesError
+	if errors.As(err, &many) {
+		return &limitError{many.Error()}
+	}
+	return err
 }
 
 // spill reads r whole into memory, or into a temporary file once it is
@@ -364,7 +381,10 @@ func spill(r io.Reader, budget int64, g *guard) (io.ReaderAt, int64, func(), err
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("spilling a zip to a temporary file: %w", err)
 	}
-	cleanup := func() { f.Close(); os.Remove(f.Name()) }
+	// Unlinked at once: the open file is all that holds the data, so a
+	// killed process leaves no plaintext behind.
+	os.Remove(f.Name())
+	cleanup := func() { f.Close() }
 	if _, err := f.Write(mem.Bytes()); err != nil {
 		cleanup()
 		return nil, 0, nil, err

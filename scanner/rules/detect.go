@@ -26,7 +26,7 @@ import (
 // Without step 1 this is still exact, only slower: it is skipped for a rule
 // RE2 cannot compile.
 func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner.Match)) {
-	if c.FilePath != "" && (c.FilePath == r.configPath || r.pathAllowed(c.FilePath)) {
+	if c.FilePath != "" && (c.FilePath == r.configPath || r.pathAllowed(c.FilePath, c.Binary())) {
 		return
 	}
 	var hits []hit

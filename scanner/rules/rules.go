@@ -43,7 +43,8 @@ type Rules struct {
 	ignore     map[string]bool
 	configPath string
 	depth      int
-	allowPaths []*re2.Regexp // global allowlists' paths in RE2, by index
+	placePaths []pathSet // global allowlists' paths that name places, by index
+	typePaths  []pathSet // those that name a kind of file by its extension
 
 	lowers sync.Pool // *[]byte scratch for lower-cased chunks
 	dirs   sync.Map  // directory path -> bool (allowlisted)
@@ -141,7 +142,7 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 			r.byKeyword[ki] = append(r.byKeyword[ki], i)
 		}
 	}
-	r.allowPaths = fastPaths(cfg.cfg.Allowlists)
+	r.placePaths, r.typePaths = splitPaths(cfg.cfg.Allowlists)
 	r.keywords = ahocorasick.NewTrieBuilder().AddStrings(keywords).Build()
 	r.lowers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
 	return r
@@ -228,8 +229,11 @@ func (ru *rule) tokenPrefix(secret string) string {
 }
 
 // pathAllowed reports whether a global allowlist skips the file at p or one
-// of its directories, as gitleaks skips them while walking.
-func (r *Rules) pathAllowed(p string) bool {
+// of its directories, as gitleaks skips them while walking. Patterns that
+// name a kind of file by its extension (.png, .pdf, .woff, .bin, .gem) only
+// skip binary content: text is scanned whatever its name, as the kind of
+// content is told from the content itself.
+func (r *Rules) pathAllowed(p string, binary bool) bool {
 	if len(r.cfg.Allowlists) == 0 {
 		return false
 	}
@@ -241,7 +245,7 @@ func (r *Rules) pathAllowed(p string) bool {
 	} else {
 		allowed := false
 		for d := dir; ; d = path.Dir(d) {
-			if r.allowlisted(d) {
+			if r.allowlisted(d, r.placePaths) {
 				allowed = true
 				break
 			}
@@ -254,39 +258,75 @@ func (r *Rules) pathAllowed(p string) bool {
 			return true
 		}
 	}
-	return r.allowlisted(p)
+	return r.allowlisted(p, r.placePaths) || binary && r.allowlisted(p, r.typePaths)
 }
 
-func (r *Rules) allowlisted(p string) bool {
-	for i, a := range r.cfg.Allowlists {
-		if fast := r.allowPaths[i]; fast != nil && utf8.ValidString(p) {
-			if fast.MatchString(p) {
-				return true
-			}
-		} else if a.PathAllowed(p) {
+func (r *Rules) allowlisted(p string, sets []pathSet) bool {
+	for _, s := range sets {
+		if s.match(p) {
 			return true
 		}
 	}
 	return false
 }
 
-// fastPaths compiles each allowlist's path patterns into one RE2 pattern,
-// as gitleaks joins them; nil where there are none or RE2 rejects them.
-func fastPaths(lists []*config.Allowlist) []*re2.Regexp {
-	out := make([]*re2.Regexp, len(lists))
-	for i, a := range lists {
-		if len(a.Paths) == 0 {
-			continue
-		}
-		parts := make([]string, len(a.Paths))
-		for j, p := range a.Paths {
-			parts[j] = p.String()
-		}
-		if re, err := re2.Compile("(?:" + strings.Join(parts, "|") + ")"); err == nil {
-			out[i] = re
+// pathSet is one allowlist's path patterns: joined into one RE2 pattern,
+// as gitleaks joins them, or each on its own where RE2 rejects that.
+type pathSet struct {
+	fast *re2.Regexp
+	all  []interface{ MatchString(string) bool }
+}
+
+func (s pathSet) match(p string) bool {
+	if s.fast != nil && utf8.ValidString(p) {
+		return s.fast.MatchString(p)
+	}
+	for _, re := range s.all {
+		if re.MatchString(p) {
+			return true
 		}
 	}
-	return out
+	return false
+}
+
+// splitPaths splits each global allowlist's paths into those that name
+// places (directories, file names) and those that name a kind of file by
+// its extension alone.
+func splitPaths(lists []*config.Allowlist) (place, kind []pathSet) {
+	place = make([]pathSet, len(lists))
+	kind = make([]pathSet, len(lists))
+	for i, a := range lists {
+		var ps, ks []string
+		for _, p := range a.Paths {
+			if extensionOnly(p.String()) {
+				ks = append(ks, p.String())
+				kind[i].all = append(kind[i].all, p)
+			} else {
+				ps = append(ps, p.String())
+				place[i].all = append(place[i].all, p)
+			}
+		}
+		place[i].fast, kind[i].fast = joinRE2(ps), joinRE2(ks)
+	}
+	return place, kind
+}
+
+// extensionOnly reports whether a path pattern names files by their
+// extension alone: (?i)\.(?:png|gif)$ or \.gem$.
+func extensionOnly(p string) bool {
+	p = strings.TrimPrefix(p, "(?i)")
+	return strings.HasPrefix(p, `\.`) && strings.HasSuffix(p, "$") && !strings.Contains(p, "/")
+}
+
+func joinRE2(parts []string) *re2.Regexp {
+	if len(parts) == 0 {
+		return nil
+	}
+	re, err := re2.Compile("(?:" + strings.Join(parts, "|") + ")")
+	if err != nil {
+		return nil
+	}
+	return re
 }
 
 // ignored reports whether a .gitleaksignore entry names the finding.

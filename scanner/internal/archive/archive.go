@@ -8,13 +8,16 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
@@ -54,18 +57,73 @@ func Sniff(head []byte) Format {
 		return Zstd
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return Zip
-	case len(head) >= 262 && string(head[257:262]) == "ustar":
+	case len(head) >= 262 && string(head[257:262]) == "ustar", tarChecksumOK(head):
 		return Tar
 	}
 	return None
 }
+
+// tarChecksumOK reports whether head starts with a tar header whose
+// checksum holds: how an old V7 tar, which has no magic, is told apart.
+func tarChecksumOK(head []byte) bool {
+	if len(head) < 512 || head[0] == 0 {
+		return false
+	}
+	field := bytes.TrimRight(bytes.TrimLeft(head[148:156], " "), " \x00")
+	if len(field) == 0 {
+		return false
+	}
+	var want int64
+	for _, c := range field {
+		if c < '0' || c > '7' {
+			return false
+		}
+		want = want*8 + int64(c-'0')
+	}
+	var sum int64
+	for i, c := range head[:512] {
+		if 148 <= i && i < 156 {
+			c = ' '
+		}
+		sum += int64(c)
+	}
+	return sum == want
+}
+
+// ZipEnd reports whether the content ends like a zip archive (an end of
+// central directory record in its last 64 KiB), which is how zips with
+// data before their first entry are found: self-extracting archives and
+// executable jars that start with a launch script, which unzip and Java
+// open.
+func ZipEnd(ra io.ReaderAt, size int64) bool {
+	const eocd = 22
+	if size < eocd {
+		return false
+	}
+	n := min(size, eocd+65535)
+	bp := tails.Get().(*[]byte)
+	defer tails.Put(bp)
+	buf := (*bp)[:n]
+	if _, err := ra.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	// The record ends the file, its comment (whose length it gives) last.
+	for i := bytes.LastIndex(buf, []byte("PK\x05\x06")); i >= 0; i = bytes.LastIndex(buf[:i], []byte("PK\x05\x06")) {
+		if len(buf)-i >= eocd && int(binary.LittleEndian.Uint16(buf[i+20:])) == len(buf)-i-eocd {
+			return true
+		}
+	}
+	return false
+}
+
+var tails = sync.Pool{New: func() any { b := make([]byte, 22+65535); return &b }}
 
 // Decompress returns the decompressed stream of a gzip, bzip2, xz or zstd
 // stream.
 func Decompress(f Format, r io.Reader) (io.ReadCloser, error) {
 	switch f {
 	case Gzip:
-		return gzip.NewReader(r)
+		return newGzip(r)
 	case Bzip2:
 		return io.NopCloser(bzip2.NewReader(r)), nil
 	case Xz:
@@ -169,7 +227,14 @@ func IsFile(typeflag byte) bool {
 
 // ReadZip calls visit for each file of a zip archive read from ra. Members may
 // be read in any order.
-func ReadZip(ra io.ReaderAt, size int64, visit func(Member) error) error {
+//
+// Go's zip reader holds the whole central directory in memory, so the
+// number of entries the archive claims is checked against maxEntries
+// before it is read: a TooManyEntriesError then, and nothing is read.
+func ReadZip(ra io.ReaderAt, size int64, maxEntries int, visit func(Member) error) error {
+	if n, ok := zipEntries(ra, size); ok && n > uint64(maxEntries) {
+		return &TooManyEntriesError{Claimed: n, Max: maxEntries}
+	}
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return fmt.Errorf("reading zip: %w", err)
@@ -211,4 +276,112 @@ func quoteName(s string) string {
 		s = s[:120] + "..."
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// gzipStream reads every member of a gzip stream, as zcat does, and then
+// accepts zero padding (a tape block, a fixed-size file); other data after
+// the last member is an error, after what came before it has been read.
+type gzipStream struct {
+	br   *bufio.Reader
+	zr   *gzip.Reader
+	done bool
+}
+
+func newGzip(r io.Reader) (io.ReadCloser, error) {
+	br := bufio.NewReader(r)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, err
+	}
+	zr.Multistream(false)
+	return &gzipStream{br: br, zr: zr}, nil
+}
+
+func (g *gzipStream) Read(p []byte) (int, error) {
+	for !g.done {
+		n, err := g.zr.Read(p)
+		if !errors.Is(err, io.EOF) {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil // the member's end: look past it on the next read
+		}
+		next, _ := g.br.Peek(2)
+		if len(next) == 2 && next[0] == 0x1f && next[1] == 0x8b {
+			if err := g.zr.Reset(g.br); err != nil {
+				return 0, err
+			}
+			g.zr.Multistream(false)
+			continue
+		}
+		g.done = true
+		if err := zeroRest(g.br); err != nil {
+			return 0, err
+		}
+	}
+	return 0, io.EOF
+}
+
+func (g *gzipStream) Close() error { return g.zr.Close() }
+
+// zeroRest reads r to its end and fails if anything but zeros is there.
+func zeroRest(r io.Reader) error {
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := r.Read(buf)
+		for _, b := range buf[:n] {
+			if b != 0 {
+				return fmt.Errorf("data after the end of the gzip stream (at %d bytes past it)", total)
+			}
+		}
+		total += int64(n)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// TooManyEntriesError is an archive that claims more entries than allowed.
+type TooManyEntriesError struct {
+	Claimed uint64
+	Max     int
+}
+
+func (e *TooManyEntriesError) Error() string {
+	return fmt.Sprintf("claims %d entries, more than the %d-entry limit", e.Claimed, e.Max)
+}
+
+// zipEntries reads the number of entries a zip's end records claim.
+func zipEntries(ra io.ReaderAt, size int64) (uint64, bool) {
+	const eocd = 22
+	n := min(size, eocd+65535)
+	if n < eocd {
+		return 0, false
+	}
+	buf := make([]byte, n)
+	if _, err := ra.ReadAt(buf, size-n); err != nil && !errors.Is(err, io.EOF) {
+		return 0, false
+	}
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < eocd {
+		return 0, false
+	}
+	count := uint64(binary.LittleEndian.Uint16(buf[i+10:]))
+	if count != 0xffff || i < 20 || string(buf[i-20:i-16]) != "PK\x06\x07" {
+		return count, true
+	}
+	// Zip64: the locator before the record says where the zip64 record is.
+	at := int64(binary.LittleEndian.Uint64(buf[i-20+8:]))
+	rec := make([]byte, 56)
+	if at < 0 || at+56 > size {
+		return count, true
+	}
+	if _, err := ra.ReadAt(rec, at); err != nil || string(rec[:4]) != "PK\x06\x06" {
+		return count, true
+	}
+	return binary.LittleEndian.Uint64(rec[32:]), true
 }
