@@ -45,7 +45,6 @@ type ScanOptions struct {
 	RegistryUsername string
 	PasswordStdin    bool
 
-
 	Baseline      string // a previous JSON report: its fingerprints are not reported again
 	WriteBaseline string // write every finding as a baseline and succeed
 	NoAnnotations bool   // no GitHub annotations or job summary inside GitHub Actions
