@@ -21,17 +21,18 @@ const maxConfig = 8 << 20
 // The config is read as stored (RawConfigFile), so history entries are
 // numbered oldest first on every transport: the Docker API's history
 // lists newest first.
-func (s *Source) visitConfig(f found, w source.Walker) error {
+// It returns the config, for its layers' diff_ids.
+func (s *Source) visitConfig(f found, w source.Walker) (*v1.ConfigFile, error) {
 	raw, err := f.img.RawConfigFile()
 	if err != nil {
-		return fmt.Errorf("reading the config: %w", err)
+		return nil, fmt.Errorf("reading the config: %w", err)
 	}
 	if len(raw) > maxConfig {
-		return fmt.Errorf("the config is larger than %d MiB", maxConfig>>20)
+		return nil, fmt.Errorf("the config is larger than %d MiB", maxConfig>>20)
 	}
 	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
 	if err != nil {
-		return fmt.Errorf("parsing the config: %w", err)
+		return nil, fmt.Errorf("parsing the config: %w", err)
 	}
 	c := cf.Config
 	fields := []struct{ name, text string }{
@@ -54,10 +55,10 @@ func (s *Source) visitConfig(f found, w source.Walker) error {
 			continue
 		}
 		if err := w.Visit(textContent(f.prefix+"!"+fd.name, fd.name, fd.text+"\n")); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return cf, nil
 }
 
 func healthcheck(h *v1.HealthConfig) string {

@@ -22,6 +22,15 @@ import (
 	"github.com/secretgate/secretgate/scanner/source"
 )
 
+// layer is what reading a layer needs of a v1.Layer.
+type layer interface {
+	MediaType() (types.MediaType, error)
+	Digest() (v1.Hash, error)
+	DiffID() (v1.Hash, error)
+	Compressed() (io.ReadCloser, error)
+	Uncompressed() (io.ReadCloser, error)
+}
+
 // smallFile is the size up to which a layer's files are read into memory
 // and scanned in parallel.
 const smallFile = 16 << 20
@@ -41,12 +50,13 @@ func (s *Source) Walk(ctx context.Context, w source.Walker) error {
 		}
 	}
 	type layerJob struct {
-		layer  v1.Layer
+		layer  layer
 		digest string
 	}
 	var jobs []layerJob
 	for _, f := range images {
-		if err := s.visitConfig(f, w); err != nil {
+		cf, err := s.visitConfig(f, w)
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -56,16 +66,15 @@ func (s *Source) Walk(ctx context.Context, w source.Walker) error {
 		s.mu.Lock()
 		s.images[f.prefix] = info
 		s.mu.Unlock()
-		layers, err := f.img.Layers()
-		if err != nil {
-			w.Incomplete(f.prefix, fmt.Errorf("reading the manifest: %w", registryError(err)))
-			continue
-		}
-		for i, l := range layers {
+		for i, l := range s.layersOf(f, cf, w) {
+			if l == nil {
+				info.layers = append(info.layers, fmt.Sprintf("missing:%d", i))
+				continue
+			}
 			d, err := s.digest(l)
 			if err != nil {
 				w.Incomplete(fmt.Sprintf("%s!layer:%d", f.prefix, i), err)
-				info.layers = append(info.layers, fmt.Sprintf("unknown:%d", i))
+				info.layers = append(info.layers, fmt.Sprintf("missing:%d", i))
 				continue
 			}
 			info.layers = append(info.layers, d)
@@ -89,11 +98,36 @@ func (s *Source) Walk(ctx context.Context, w source.Walker) error {
 	return g.Wait()
 }
 
+// layersOf returns an image's layers, bottom first, with nil for each that
+// cannot be had (an incomplete entry): a docker save tarball missing a
+// layer file still yields the others, where go-containerregistry drops or
+// fails on the image as a whole.
+func (s *Source) layersOf(f found, cf *v1.ConfigFile, w source.Walker) []layer {
+	layers, err := f.img.Layers()
+	if err == nil && (cf == nil || len(layers) >= len(cf.RootFS.DiffIDs)) {
+		out := make([]layer, len(layers))
+		for i, l := range layers {
+			out[i] = l
+		}
+		return out
+	}
+	if s.transport == "docker-archive" && cf != nil {
+		if out, ok := s.archiveLayers(f, cf, w); ok {
+			return out
+		}
+	}
+	if err == nil {
+		err = fmt.Errorf("the config lists %d layers, the manifest %d", len(cf.RootFS.DiffIDs), len(layers))
+	}
+	w.Incomplete(f.prefix, fmt.Errorf("reading the layers: %w", registryError(err)))
+	return nil
+}
+
 // digest is the digest a layer is reported by: one a user can find. For a
 // registry and an OCI layout, the blob digest in the manifest; for a
 // docker save tarball and the Docker API, which store layers uncompressed,
 // the diff_id of the config's rootfs (what `docker inspect` lists).
-func (s *Source) digest(l v1.Layer) (string, error) {
+func (s *Source) digest(l layer) (string, error) {
 	var h v1.Hash
 	var err error
 	if s.uncompressedDigests() {
@@ -118,7 +152,7 @@ func (s *Source) uncompressedDigests() bool {
 // TARGET!/PATH without a platform; a large one is streamed, and
 // the tar waits for it. The layer's bytes are checked against its digest
 // as they are read; a mismatch is an incomplete entry.
-func (s *Source) walkLayer(ctx context.Context, l v1.Layer, digest string, w source.Walker) error {
+func (s *Source) walkLayer(ctx context.Context, l layer, digest string, w source.Walker) error {
 	where := fmt.Sprintf("%s!layer:%s", s.target, short(digest))
 	fail := func(err error) error {
 		if ctx.Err() != nil {
@@ -230,7 +264,7 @@ func (s *Source) walkLayer(ctx context.Context, l v1.Layer, digest string, w sou
 }
 
 // openLayer opens the layer's bytes as its digest covers them.
-func (s *Source) openLayer(l v1.Layer) (io.ReadCloser, error) {
+func (s *Source) openLayer(l layer) (io.ReadCloser, error) {
 	if s.uncompressedDigests() {
 		return l.Uncompressed()
 	}
