@@ -20,6 +20,9 @@ const (
 	ExitOK       = 0
 	ExitFindings = 1 // findings (scan's default; see --exit-code)
 	ExitError    = 2 // usage, input or provider error: the result cannot be trusted
+	// ExitInterrupted is a command stopped by SIGINT or SIGTERM (128+SIGINT,
+	// as a shell reports it).
+	ExitInterrupted = 130
 )
 
 // IO holds the streams a command reads and writes.

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/secretgate/secretgate/internal/deliver"
+	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/scrub"
 	"github.com/secretgate/secretgate/internal/secretref"
 )
@@ -235,7 +236,7 @@ func readValues(path string, arg int) (*valuesFile, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, usageError("helm: values file %q: %v", path, err)
+		return nil, usageError("helm: values file %q: %v", path, provider.ParseError("YAML", err))
 	}
 	f := &valuesFile{arg: arg, doc: &doc}
 	var walk func(n *yaml.Node) error

@@ -72,7 +72,21 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 		out = lines
 	}
 	w := scrub.New(out, m, opts.Mask)
-	_, copyErr := io.Copy(w, readerOnly{opts.IO.In})
+	// The copy blocks on standard input, which no signal unblocks: it runs
+	// on its own, and an interrupt ends the command at once. What the
+	// scrubber holds back then (the start of what may be a secret) is
+	// dropped, never written.
+	copied := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(w, readerOnly{opts.IO.In})
+		copied <- err
+	}()
+	var copyErr error
+	select {
+	case copyErr = <-copied:
+	case <-ctx.Done():
+		return &exitError{code: ExitInterrupted, err: errors.New("scrub: interrupted")}
+	}
 	err = errors.Join(copyErr, w.Close())
 	if lines != nil {
 		err = errors.Join(err, lines.Close())

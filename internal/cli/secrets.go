@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -69,6 +70,10 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, getenv Getenv) ([]pro
 		return nil, &exitError{code: ExitError, err: err}
 	}
 	for _, name := range o.KnownEnv {
+		if !envName.MatchString(name) {
+			// Never echoed: a value may have been given for the name.
+			return nil, usageError("--known-env: want the name of an environment variable (letters, digits and _), not its value")
+		}
 		v := getenv(name)
 		if v == "" {
 			return nil, usageError("--known-env %s: the variable is not set", name)
@@ -141,6 +146,8 @@ func loadKnown(ctx context.Context, o *SecretOptions, getenv Getenv, warn func(e
 	}
 	return known.NewDetector(m), nil
 }
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // unwrapPath drops an *os.PathError's wrapper where the message names the
 // path already.

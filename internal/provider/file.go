@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -28,11 +29,18 @@ type File struct {
 
 var _ Provider = File{}
 
-// Resolve implements Provider.
+// Resolve implements Provider. Each file is read and parsed once, however
+// many references name it.
 func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error) {
 	out := make([][]Value, len(refs))
+	files := map[string]*parsedFile{}
 	for i, r := range refs {
-		v, err := f.resolve(r)
+		pf, ok := files[r.Path]
+		if !ok {
+			pf = f.read(r.Path)
+			files[r.Path] = pf
+		}
+		v, err := pf.value(r.Fragment)
 		if err != nil {
 			return nil, fmt.Errorf("resolving %q: %w", r.Raw, err)
 		}
@@ -41,34 +49,69 @@ func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error
 	return out, nil
 }
 
-func (f File) resolve(r secretref.Ref) (string, error) {
-	file, err := f.Open(r.Path)
+// parsedFile is a file's content, and its YAML document once parsed.
+type parsedFile struct {
+	data    []byte
+	err     error
+	doc     *yaml.Node
+	docErr  error
+	decoded bool
+}
+
+func (f File) read(path string) *parsedFile {
+	file, err := f.Open(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return "", err
+		return &parsedFile{err: err}
 	}
 	defer file.Close()
 	data, err := io.ReadAll(io.LimitReader(file, MaxFileSize+1))
 	if err != nil {
-		return "", err
+		return &parsedFile{err: err}
 	}
 	if len(data) > MaxFileSize {
-		return "", fmt.Errorf("file is larger than %d bytes", MaxFileSize)
+		return &parsedFile{err: fmt.Errorf("file is larger than %d bytes", MaxFileSize)}
 	}
-	if r.Fragment == "" {
-		s := strings.TrimSuffix(string(data), "\n")
+	return &parsedFile{data: data}
+}
+
+func (p *parsedFile) value(pointer string) (string, error) {
+	if p.err != nil {
+		return "", p.err
+	}
+	if pointer == "" {
+		s := strings.TrimSuffix(string(p.data), "\n")
 		return strings.TrimSuffix(s, "\r"), nil
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3 errors quote no document content beyond line numbers.
-		return "", fmt.Errorf("parsing YAML: %w", err)
+	if !p.decoded {
+		p.decoded = true
+		var doc yaml.Node
+		if err := yaml.Unmarshal(p.data, &doc); err != nil {
+			p.docErr = ParseError("YAML", err)
+		} else {
+			p.doc = &doc
+		}
 	}
-	return Pointer(&doc, r.Fragment)
+	if p.docErr != nil {
+		return "", p.docErr
+	}
+	return Pointer(p.doc, pointer)
 }
+
+// ParseError is what a parser's error may say of a secret-bearing
+// document: its kind and the line, never its text (parsers quote what
+// they could not read: an anchor's name, a token, a key).
+func ParseError(kind string, err error) error {
+	if m := lineOf.FindStringSubmatch(err.Error()); m != nil {
+		return fmt.Errorf("parsing %s: line %s: not valid %s", kind, m[1], kind)
+	}
+	return fmt.Errorf("parsing %s: not valid %s", kind, kind)
+}
+
+var lineOf = regexp.MustCompile(`\bline (\d+)\b`)
 
 // Pointer follows a JSON pointer (/a/b/0) into a YAML document and returns
 // the scalar it names.

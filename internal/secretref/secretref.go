@@ -4,6 +4,7 @@
 package secretref
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -32,39 +33,45 @@ func (r Ref) String() string { return r.Raw }
 // IsRef reports whether s looks like a reference (starts with "ref+").
 func IsRef(s string) bool { return strings.HasPrefix(s, "ref+") }
 
-// Parse parses a reference.
+// Form is what a reference looks like, for messages.
+const Form = "ref+SCHEME://PATH[?QUERY][#/pointer], such as ref+awssecrets://prod/db#/password"
+
+// Parse parses a reference. Its errors never quote s: what a user typed
+// where a reference belongs may be a secret value.
 func Parse(s string) (Ref, error) {
 	r := Ref{Raw: s}
 	rest, ok := strings.CutPrefix(s, "ref+")
 	if !ok {
-		return r, fmt.Errorf("reference %q: want ref+SCHEME://PATH", s)
+		return Ref{}, errors.New("not a reference (want " + Form + ")")
 	}
 	scheme, rest, ok := strings.Cut(rest, "://")
-	if !ok || scheme == "" {
-		return r, fmt.Errorf("reference %q: want ref+SCHEME://PATH", s)
+	if !ok || scheme == "" || !schemeName.MatchString(scheme) {
+		return Ref{}, errors.New("not a reference: no ref+SCHEME:// (want " + Form + ")")
 	}
 	r.Scheme = scheme
 	if i := strings.IndexByte(rest, '#'); i >= 0 {
 		r.Fragment = rest[i+1:]
 		rest = rest[:i]
 		if r.Fragment != "" && !strings.HasPrefix(r.Fragment, "/") {
-			return r, fmt.Errorf("reference %q: fragment must be a pointer such as #/key", s)
+			return Ref{}, errors.New("the fragment must be a pointer such as #/key")
 		}
 	}
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		q, err := url.ParseQuery(rest[i+1:])
 		if err != nil {
-			return r, fmt.Errorf("reference %q: query: %w", s, err)
+			return Ref{}, errors.New("the query is not NAME=VALUE&... with %XX escapes")
 		}
 		r.Query = q
 		rest = rest[:i]
 	}
 	if rest == "" {
-		return r, fmt.Errorf("reference %q: nothing after %s://", s, scheme)
+		return Ref{}, fmt.Errorf("nothing after ref+%s://", scheme)
 	}
 	r.Path = rest
 	return r, nil
 }
+
+var schemeName = regexp.MustCompile(`^[a-z][a-z0-9+.-]*$`)
 
 // Spec is a named reference: one --secret flag or one line of a secrets
 // file.
@@ -80,13 +87,15 @@ type Spec struct {
 var specName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
 
 // ParseSpec parses "NAME=REF" or a bare "REF", whose name is derived (see
-// DeriveName).
+// DeriveName). Its errors name NAME only when it is a valid name, and never
+// quote the reference: a value given where a reference belongs (NAME=$VAR,
+// expanded by a shell) must not reach a log.
 func ParseSpec(s string) (Spec, error) {
 	s = strings.TrimSpace(s)
 	if name, ref, ok := strings.Cut(s, "="); ok && !IsRef(s) {
 		name = strings.TrimSpace(name)
 		if !specName.MatchString(name) {
-			return Spec{}, fmt.Errorf("secret spec %q: name must be letters, digits and _ (or a dotted path)", name)
+			return Spec{}, errors.New("not NAME=REF: NAME must be letters, digits and _ (or a dotted path)")
 		}
 		r, err := Parse(strings.TrimSpace(ref))
 		if err != nil {
@@ -96,7 +105,7 @@ func ParseSpec(s string) (Spec, error) {
 	}
 	r, err := Parse(s)
 	if err != nil {
-		return Spec{}, err
+		return Spec{}, fmt.Errorf("want NAME=REF or REF: %w", err)
 	}
 	return Spec{Name: DeriveName(r), Ref: r, Derived: true}, nil
 }
