@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -39,15 +40,28 @@ type Finding struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// Fingerprint returns the first 16 hex digits of
-// SHA-256(rule NUL path NUL secret).
-func Fingerprint(rule, path, secret string) string {
-	h := sha256.New()
-	h.Write([]byte(rule))
-	h.Write([]byte{0})
-	h.Write([]byte(path))
-	h.Write([]byte{0})
-	h.Write([]byte(secret))
+// Fingerprint identifies a finding across runs and machines without
+// letting a reader of a report confirm a guess of the secret: the first 16
+// hex digits of HMAC-SHA256(key, "secretgate-fingerprint-v2" NUL rule NUL
+// id NUL secret), where id names the content independently of how the
+// target was named (see source.Content.ID).
+//
+// The key is the repository's fingerprint key (a CI secret, or a key file
+// kept beside the baseline and ignore files). Without one, a known value's
+// fingerprint leaves the secret out, since known values are declared by
+// name and may be short enough to guess (a PIN); a rule finding's keeps it,
+// as rules match high-entropy tokens, but only a key makes it unguessable.
+func Fingerprint(key []byte, rule, id, secret string) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte("secretgate-fingerprint-v2"))
+	for _, s := range []string{rule, id} {
+		h.Write([]byte{0})
+		h.Write([]byte(s))
+	}
+	if len(key) > 0 || !strings.HasPrefix(rule, "known:") {
+		h.Write([]byte{0})
+		h.Write([]byte(secret))
+	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 

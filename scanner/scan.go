@@ -53,6 +53,8 @@ type Options struct {
 	Progress *Progress
 	// Limits bound what archives may cost; zero fields take defaults.
 	Limits Limits
+	// FingerprintKey keys the findings' fingerprints (see Fingerprint).
+	FingerprintKey []byte
 }
 
 // Progress counts what a running scan has done; safe to read at any time.
@@ -191,6 +193,7 @@ func newRun(detectors []Detector, opts Options) *run {
 		limits:     opts.Limits.withDefaults(),
 		warn:       r.warn,
 		incomplete: r.incomplete,
+		key:        opts.FingerprintKey,
 	}
 	for _, d := range detectors {
 		if o, ok := d.(Overlapper); ok {

@@ -17,6 +17,7 @@ type streamer struct {
 	limits     Limits
 	warn       func(error)
 	incomplete func(path string, err error)
+	key        []byte // the fingerprint key
 	buffers    sync.Pool
 }
 
@@ -117,7 +118,7 @@ func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
 		Location:    Location{Target: target, Path: c.Path, Layer: c.layer},
 		Encoding:    m.Encoding,
 		Redacted:    Redact(m.Prefix),
-		Fingerprint: Fingerprint(m.Rule, c.id, m.Secret),
+		Fingerprint: Fingerprint(s.key, m.Rule, c.id, m.Secret),
 	}
 	switch {
 	case m.Start < 0:

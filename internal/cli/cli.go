@@ -87,8 +87,15 @@ func Main(ctx context.Context, args []string, stdio IO, getenv Getenv) int {
 	return ExitError
 }
 
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "secretgate: error: %v\n", err)
+func printError(w io.Writer, err error) { printWithHint(w, "error", err) }
+
+// warner returns the function that prints warnings, with their hints.
+func warner(w io.Writer) func(error) {
+	return func(err error) { printWithHint(w, "warning", err) }
+}
+
+func printWithHint(w io.Writer, kind string, err error) {
+	fmt.Fprintf(w, "secretgate: %s: %v\n", kind, err)
 	var h interface{ Hint() string }
 	if errors.As(err, &h) && h.Hint() != "" {
 		fmt.Fprintf(w, "secretgate: hint: %s\n", h.Hint())

@@ -74,7 +74,7 @@ type refAt struct {
 }
 
 func runHelm(ctx context.Context, opts *HelmOptions) error {
-	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	warn := warner(opts.IO.Err)
 	argv, files, sets, err := planHelm(opts.Args)
 	if err != nil {
 		return err

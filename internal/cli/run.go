@@ -67,7 +67,7 @@ command ends if anything was masked, naming the secrets (never their values).`,
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
-	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	warn := warner(opts.IO.Err)
 	resolved, err := resolveSecrets(ctx, &opts.Secrets, opts.Getenv)
 	if err != nil {
 		return err

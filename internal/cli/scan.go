@@ -3,6 +3,8 @@ package cli
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -141,7 +143,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		return &exitError{code: ExitError, err: err}
 	}
 	detectors := []scanner.Detector{detector}
-	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	warn := warner(opts.IO.Err)
 	known, err := loadKnown(ctx, &opts.Secrets, opts.Getenv, warn)
 	if err != nil {
 		return err
@@ -154,6 +156,10 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	if err != nil {
 		return err
 	}
+	key, err := fingerprintKey(opts, dirs)
+	if err != nil {
+		return err
+	}
 
 	progress := &scanner.Progress{}
 	stop := showProgress(opts, progress)
@@ -162,7 +168,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		return usageError("--max-archive-depth %d: want 0 or more", opts.MaxArchiveDepth)
 	}
 	limits := scanner.Limits{MaxDepth: opts.MaxArchiveDepth, NoArchives: opts.MaxArchiveDepth == 0, SkipBinaries: opts.NoBinaries}
-	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits})
+	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits, FingerprintKey: key})
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -269,6 +275,10 @@ func loadIgnored(opts *ScanOptions, dirs []string, warn func(error)) (map[string
 		if err != nil {
 			return nil, usageError("--baseline %q: not a secretgate JSON report: %v", opts.Baseline, err)
 		}
+		if base.FormatVersion < report.Version {
+			warn(hinted{fmt.Errorf("--baseline %q has version %d fingerprints, which match no finding of this version", opts.Baseline, base.FormatVersion),
+				"write the baseline again: secretgate scan --write-baseline " + opts.Baseline + " (README: Fingerprints)"})
+		}
 		for _, b := range base.Findings {
 			ignored[b.Fingerprint] = true
 		}
@@ -296,6 +306,53 @@ func loadIgnored(opts *ScanOptions, dirs []string, warn func(error)) (map[string
 	return ignored, nil
 }
 
+// KeyFile is the name of the file that holds a repository's fingerprint
+// key, kept beside .secretgateignore and the baseline.
+const KeyFile = ".secretgate.key"
+
+// fingerprintKey finds the fingerprint key: SECRETGATE_FINGERPRINT_KEY (a
+// CI secret), else a .secretgate.key file in the working directory or at
+// the top of a directory scanned or of its git work tree. With
+// --write-baseline and no key, a new key is written beside the baseline.
+func fingerprintKey(opts *ScanOptions, dirs []string) ([]byte, error) {
+	if k := opts.Getenv("SECRETGATE_FINGERPRINT_KEY"); k != "" {
+		if len(k) < 16 {
+			return nil, usageError("SECRETGATE_FINGERPRINT_KEY: want at least 16 characters")
+		}
+		return []byte(k), nil
+	}
+	for _, p := range ignoreFiles(dirs, KeyFile) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, usageError("reading %s: %v", p, unwrapPath(err))
+		}
+		k := strings.TrimSpace(string(data))
+		if len(k) < 16 {
+			return nil, usageError("%s: want a key of at least 16 characters", p)
+		}
+		return []byte(k), nil
+	}
+	if opts.WriteBaseline == "" {
+		return nil, nil
+	}
+	p := filepath.Join(filepath.Dir(opts.WriteBaseline), KeyFile)
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	k := hex.EncodeToString(raw)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("writing the fingerprint key %s: %w", p, unwrapPath(err))}
+	}
+	_, err = fmt.Fprintf(f, "%s\n", k)
+	if err = errors.Join(err, f.Close()); err != nil {
+		return nil, &exitError{code: ExitError, err: fmt.Errorf("writing the fingerprint key %s: %w", p, err)}
+	}
+	fmt.Fprintf(opts.IO.Err, "secretgate: wrote a new fingerprint key to %s: commit it beside the baseline, or keep it as the CI secret SECRETGATE_FINGERPRINT_KEY\n", p)
+	return []byte(k), nil
+}
+
 func isFingerprint(s string) bool {
 	if len(s) != 16 {
 		return false
@@ -309,13 +366,19 @@ func isFingerprint(s string) bool {
 }
 
 // scanSources opens every target, so that a typo fails before anything is
-// scanned. It also returns the directory targets, where configuration
-// files are looked for.
+// scanned. It also returns where configuration files (.gitleaks.toml,
+// .gitleaksignore, .secretgateignore, .secretgate.key) are looked for
+// besides the working directory: each path target's directory (a file's
+// own), and the top of the git work tree that holds it, as the gitleaks
+// CLI finds a repository's configuration.
 func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
 	if opts.Staged {
 		sources = append(sources, staged.Index{})
+		if top := workTreeTop("."); top != "" {
+			dirs = append(dirs, top)
+		}
 	}
 	open := scanner.OpenOptions{Stdin: opts.IO.In, Image: image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
@@ -340,8 +403,15 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		if err != nil {
 			return nil, nil, &exitError{code: ExitError, err: hinted{err, imageHint(t)}}
 		}
-		if info, err := os.Stat(t); err == nil && info.IsDir() {
-			dirs = append(dirs, t)
+		if info, err := os.Stat(t); err == nil {
+			dir := t
+			if !info.IsDir() {
+				dir = filepath.Dir(t)
+			}
+			dirs = append(dirs, dir)
+			if top := workTreeTop(dir); top != "" {
+				dirs = append(dirs, top)
+			}
 		}
 		sources = append(sources, src)
 	}
@@ -365,8 +435,8 @@ func loadRules(ctx context.Context, opts *ScanOptions, dirs []string) (*rules.Ru
 	if path == "" {
 		path = opts.Getenv("GITLEAKS_CONFIG")
 	}
-	if path == "" && len(dirs) > 0 {
-		if p := filepath.Join(dirs[0], ".gitleaks.toml"); fileExists(p) {
+	for _, dir := range dirs {
+		if p := filepath.Join(dir, ".gitleaks.toml"); path == "" && fileExists(p) {
 			path = p
 		}
 	}
@@ -411,6 +481,23 @@ func ignoreFiles(dirs []string, name string) []string {
 		}
 	}
 	return files
+}
+
+// workTreeTop returns the top of the git work tree holding dir (where a
+// .git directory or file is), or "".
+func workTreeTop(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 func fileExists(p string) bool {

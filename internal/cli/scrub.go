@@ -47,7 +47,7 @@ input is cut. Bytes that cannot begin a secret are written at once.`,
 }
 
 func runScrub(ctx context.Context, opts *ScrubOptions) error {
-	warn := func(err error) { fmt.Fprintf(opts.IO.Err, "secretgate: warning: %v\n", err) }
+	warn := warner(opts.IO.Err)
 	m, err := loadMatcher(ctx, &opts.Secrets, opts.Getenv, warn)
 	if err != nil {
 		return err

@@ -15,8 +15,10 @@ import (
 	"github.com/secretgate/secretgate/scanner"
 )
 
-// Version is the version of the JSON findings format.
-const Version = 1
+// Version is the version of the JSON findings format: 2 since
+// fingerprints are keyed (scanner.Fingerprint); version 1 documents are
+// still read, as baselines whose fingerprints no longer match.
+const Version = 2
 
 // Report is what a scan produced.
 type Report struct {
@@ -27,6 +29,8 @@ type Report struct {
 	// Baselined counts findings left out because a baseline or an ignore
 	// file lists their fingerprints.
 	Baselined int
+	// FormatVersion is the version of a document ReadJSON read.
+	FormatVersion int
 
 	// Context for the CI formats.
 	Targets    []string // as the user named them
@@ -93,10 +97,10 @@ func ReadJSON(rd io.Reader) (*Report, error) {
 	if err := json.NewDecoder(rd).Decode(&doc); err != nil {
 		return nil, err
 	}
-	if doc.Version != Version {
-		return nil, fmt.Errorf("findings format version %d, want %d", doc.Version, Version)
+	if doc.Version < 1 || doc.Version > Version {
+		return nil, fmt.Errorf("findings format version %d, want 1 to %d", doc.Version, Version)
 	}
-	return &Report{Findings: doc.Findings, Stats: doc.Stats.Stats, Incomplete: doc.Stats.Incomplete}, nil
+	return &Report{Findings: doc.Findings, Stats: doc.Stats.Stats, Incomplete: doc.Stats.Incomplete, FormatVersion: doc.Version}, nil
 }
 
 // Rule is a rule that has findings, for the formats that describe rules.

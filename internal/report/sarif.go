@@ -167,7 +167,7 @@ func SARIF(w io.Writer, r *Report) error {
 			Level:               "error",
 			Message:             sarifText{Text: msg},
 			Locations:           []sarifLocation{loc},
-			PartialFingerprints: map[string]string{"secretgate/v1": f.Fingerprint},
+			PartialFingerprints: map[string]string{"secretgate/v2": f.Fingerprint},
 		})
 	}
 	run.Invocations = []sarifInvocation{{ExecutionSuccessful: len(r.Incomplete) == 0, Notifications: notes}}
