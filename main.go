@@ -21,6 +21,7 @@ func main() {
 		Err:    os.Stderr,
 		OutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		ErrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		Lookup: os.LookupEnv,
 	}
 	code := cli.Main(ctx, os.Args[1:], stdio, os.Getenv)
 	stop()

@@ -85,6 +85,7 @@ func TestScript(t *testing.T) {
 				fake.Secret{Name: "prod/token", String: vars["GITHUB_PAT"]},
 				fake.Secret{Name: "team/alpha", String: "alpha-" + vars["DB_PASSWORD"]},
 				fake.Secret{Name: "team/beta", String: "beta-" + vars["DB_PASSWORD"]},
+				fake.Secret{Name: "proxy/HTTPS_PROXY", String: "http://proxy.example:3128"},
 			)
 			env.Defer(srv.Close)
 			for k, v := range map[string]string{

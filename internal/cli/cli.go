@@ -31,10 +31,16 @@ type IO struct {
 	Out, Err io.Writer
 	// OutTTY and ErrTTY tell whether Out and Err are terminals.
 	OutTTY, ErrTTY bool
+	// Lookup tells a set but empty environment variable from an unset one
+	// (os.LookupEnv); nil takes "" for unset.
+	Lookup LookupEnv
 }
 
 // Getenv looks up an environment variable; "" when unset.
 type Getenv func(string) string
+
+// LookupEnv looks up an environment variable and says whether it is set.
+type LookupEnv func(string) (string, bool)
 
 // version is set at link time: -ldflags "-X github.com/secretgate/secretgate/internal/cli.version=v1.2.3".
 var version = "dev"

@@ -10,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sethvargo/go-githubactions"
 	"github.com/spf13/cobra"
 
 	"github.com/secretgate/secretgate/internal/deliver"
+	"github.com/secretgate/secretgate/internal/ghactions"
 	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/internal/secretref"
 )
 
@@ -58,7 +59,7 @@ inside GitHub Actions, to the job summary.`,
 			return runFetch(cmd.Context(), opts)
 		},
 	}
-	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	addSecretFlags(cmd.Flags(), &opts.Secrets, false)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.To, "to", nil, "where the values go (repeatable): github-outputs, github-env, env-file=PATH, helm-values=PATH, json")
 	f.IntVar(&opts.MinMaskLength, "min-mask-length", 6, "values shorter than this are delivered but named in a warning: masking them would hide too much")
@@ -108,7 +109,8 @@ func runFetch(ctx context.Context, opts *FetchOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	resolved, err := resolveSecrets(ctx, &opts.Secrets, opts.Getenv)
+	warn := warner(opts.IO.Err)
+	resolved, err := resolveSecrets(ctx, &opts.Secrets, nil, opts.Getenv, opts.IO.Lookup, warn)
 	if err != nil {
 		return err
 	}
@@ -118,74 +120,90 @@ func runFetch(ctx context.Context, opts *FetchOptions) error {
 	}
 	for _, s := range secrets {
 		if len(s.Value) < opts.MinMaskLength {
-			fmt.Fprintf(opts.IO.Err, "secretgate: warning: secret %s is shorter than %d bytes: it is delivered, but logs cannot safely mask it\n", s.Name, opts.MinMaskLength)
+			warn(fmt.Errorf("secret %s is shorter than %d bytes: it is delivered, but logs cannot safely mask it", s.Name, opts.MinMaskLength))
 		}
 	}
-
-	// Build every delivery before writing any, so that a bad name or value
-	// fails the step with nothing delivered.
-	type write struct {
-		dest destination
-		data []byte
+	tx, err := planDelivery(opts, dests, secrets)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
 	}
-	var writes []write
-	github := false
+	if err := tx.Check(); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	step := ghactions.New(opts.IO.Out, opts.Getenv)
+	if slices.ContainsFunc(dests, func(d destination) bool { return d.kind == "json" }) {
+		// Workflow commands on standard error too: the runner reads both,
+		// and standard output stays one JSON document.
+		step = ghactions.New(opts.IO.Err, opts.Getenv)
+	}
+	if step.InActions() || slices.ContainsFunc(dests, func(d destination) bool { return strings.HasPrefix(d.kind, "github-") }) {
+		// Masks first, always: before any value is written anywhere.
+		for _, m := range deliver.Masks(secrets, opts.MinMaskLength) {
+			step.AddMask(m)
+		}
+		if err := step.Err(); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("writing masks: %w", err)}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	accessRecord(opts, resolved, step)
+	return nil
+}
+
+// planDelivery builds every delivery whole before anything is written, so
+// that a bad name or value fails the step with nothing delivered.
+func planDelivery(opts *FetchOptions, dests []destination, secrets []provider.Secret) (*deliver.Transaction, error) {
+	declared := map[string]bool{}
+	for _, s := range opts.Secrets.Specs {
+		if spec, err := secretref.ParseSpec(s); err == nil && !spec.Derived {
+			declared[spec.Name] = true
+		}
+	}
+	for _, name := range opts.Secrets.KnownEnv {
+		declared[name] = true
+	}
+	values := make([]ghactions.Value, len(secrets))
+	for i, s := range secrets {
+		values[i] = ghactions.Value{Name: s.Name, Value: s.Value}
+	}
+	tx := &deliver.Transaction{}
 	for _, d := range dests {
 		var data []byte
+		var err error
 		switch d.kind {
-		case "github-outputs", "github-env":
-			github = true
-			data, err = deliver.FileCommands(secrets, d.kind == "github-env")
+		case "github-outputs":
+			data, err = ghactions.FileCommands(values, false, nil)
+			tx.Append("GITHUB_OUTPUT", opts.Getenv("GITHUB_OUTPUT"), data)
+		case "github-env":
+			// A refused name passes only when the user declared it by that
+			// exact name, never when a prefix reference brought it.
+			data, err = ghactions.FileCommands(values, true, func(name string) bool { return declared[name] })
+			tx.Append("GITHUB_ENV", opts.Getenv("GITHUB_ENV"), data)
 		case "env-file":
 			data, err = deliver.EnvFile(secrets)
+			tx.Create(d.path, data)
 		case "helm-values":
 			data, err = deliver.HelmValues(secrets)
+			tx.Create(d.path, data)
 		case "json":
 			data, err = deliver.JSON(secrets)
+			tx.Stream("standard output", opts.IO.Out, data)
 		}
 		if err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("--to %s: %w", d.kind, err)}
-		}
-		writes = append(writes, write{d, data})
-	}
-	if github || opts.Getenv("GITHUB_ACTIONS") == "true" {
-		// Masks first, always: before any value is written anywhere.
-		if err := deliver.AddMasks(opts.IO.Out, deliver.Masks(secrets, opts.MinMaskLength)); err != nil {
-			return &exitError{code: ExitError, err: err}
+			return nil, fmt.Errorf("--to %s: %w", d.kind, err)
 		}
 	}
-	for _, w := range writes {
-		var err error
-		switch w.dest.kind {
-		case "github-outputs":
-			w.dest.path = "GITHUB_OUTPUT " + opts.Getenv("GITHUB_OUTPUT")
-			err = deliver.AppendFile(opts.Getenv("GITHUB_OUTPUT"), w.data)
-		case "github-env":
-			w.dest.path = "GITHUB_ENV " + opts.Getenv("GITHUB_ENV")
-			err = deliver.AppendFile(opts.Getenv("GITHUB_ENV"), w.data)
-		case "env-file", "helm-values":
-			err = deliver.WritePrivate(w.dest.path, w.data)
-		case "json":
-			_, err = opts.IO.Out.Write(w.data)
-		}
-		if err != nil {
-			target := w.dest.path
-			if target == "" {
-				target = w.dest.kind
-			}
-			return &exitError{code: ExitError, err: fmt.Errorf("delivering to %s: %w", target, unwrapPath(err))}
-		}
-	}
-	accessRecord(opts, resolved)
-	return nil
+	return tx, nil
 }
 
 // toDeliver turns resolved secrets into deliveries, expanding JSON objects
 // into NAME_KEY leaves when asked.
-func toDeliver(resolved []provider.Secret, jsonKeys bool) ([]deliver.Secret, error) {
-	var out []deliver.Secret
+func toDeliver(resolved []provider.Secret, jsonKeys bool) ([]provider.Secret, error) {
+	var out []provider.Secret
 	seen := map[string]bool{}
-	add := func(s deliver.Secret) error {
+	add := func(s provider.Secret) error {
 		if seen[s.Name] {
 			return fmt.Errorf("secret %s named twice", s.Name)
 		}
@@ -199,13 +217,13 @@ func toDeliver(resolved []provider.Secret, jsonKeys bool) ([]deliver.Secret, err
 			leaves := map[string]string{}
 			flatten(s.Name, obj, leaves)
 			for _, name := range slices.Sorted(maps.Keys(leaves)) {
-				if err := add(deliver.Secret{Name: name, Value: leaves[name]}); err != nil {
+				if err := add(provider.Secret{Name: name, Value: leaves[name], Ref: s.Ref, Meta: s.Meta}); err != nil {
 					return nil, err
 				}
 			}
 			continue
 		}
-		if err := add(deliver.Secret{Name: s.Name, Value: s.Value, Also: s.Also}); err != nil {
+		if err := add(s); err != nil {
 			return nil, err
 		}
 	}
@@ -234,7 +252,7 @@ func flatten(prefix string, v any, out map[string]string) {
 
 // accessRecord lists what was fetched, by name, provider and version, for
 // auditing: on stderr, and in the job summary inside GitHub Actions.
-func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
+func accessRecord(opts *FetchOptions, resolved []provider.Secret, step *ghactions.Step) {
 	var md strings.Builder
 	md.WriteString("### secretgate: secrets fetched\n\n| name | provider | secret | version | stages |\n| --- | --- | --- | --- | --- |\n")
 	for _, s := range resolved {
@@ -247,12 +265,12 @@ func accessRecord(opts *FetchOptions, resolved []provider.Secret) {
 			line += fmt.Sprintf(" (version %s, stages %s)", m["version_id"], m["stages"])
 		}
 		fmt.Fprintln(opts.IO.Err, line)
-		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", s.Name, cmp.Or(m["provider"], "environment"), m["name"], m["version_id"], m["stages"])
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", report.Cell(s.Name), report.Cell(cmp.Or(m["provider"], "environment")),
+			report.Cell(m["name"]), report.Cell(m["version_id"]), report.Cell(m["stages"]))
 	}
-	if opts.Getenv("GITHUB_ACTIONS") == "true" && opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
-		func() {
-			defer func() { _ = recover() }() // a summary that cannot be written is not worth failing for
-			githubactions.New(githubactions.WithGetenv(func(k string) string { return opts.Getenv(k) })).AddStepSummary(md.String())
-		}()
+	if step.InActions() && opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
+		if err := step.AppendSummary(md.String()); err != nil {
+			warner(opts.IO.Err)(fmt.Errorf("writing the job summary: %w", err)) // the secrets are delivered
+		}
 	}
 }

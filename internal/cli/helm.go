@@ -55,7 +55,7 @@ files, so a plain --set of the same key still wins over them.`,
 			return runHelm(cmd.Context(), opts)
 		},
 	}
-	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.HelmBin, "helm-bin", "helm", "the helm program to run")
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret in helm's output")
 	return cmd
@@ -79,37 +79,25 @@ func runHelm(ctx context.Context, opts *HelmOptions) error {
 	if err != nil {
 		return err
 	}
-	// Resolve everything at once: the --secret flags (masked only), every
-	// reference in the values files and in --set.
-	var specs []secretref.Spec
-	for _, s := range opts.Secrets.Specs {
-		spec, err := secretref.ParseSpec(s)
-		if err != nil {
-			return usageError("--secret: %v", err)
-		}
-		specs = append(specs, spec)
-	}
+	// Resolve everything at once, all or nothing: the secret flags (masked
+	// only), every reference in the values files and in --set.
+	var more []secretref.Spec
 	n := 0
 	for _, f := range files {
 		for i := range f.refs {
 			f.refs[i].spec.Name = fmt.Sprintf("HELM_VALUE_%d", n)
-			specs = append(specs, f.refs[i].spec)
+			more = append(more, f.refs[i].spec)
 			n++
 		}
 	}
 	for i := range sets {
 		sets[i].spec.Name = fmt.Sprintf("HELM_SET_%d", i)
-		specs = append(specs, sets[i].spec)
+		more = append(more, sets[i].spec)
 	}
-	resolved, err := registry(opts.Getenv).Resolve(ctx, specs)
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
-	more, err := resolveSecrets(ctx, &SecretOptions{Files: opts.Secrets.Files, KnownEnv: opts.Secrets.KnownEnv}, opts.Getenv)
+	resolved, err := resolveSecrets(ctx, &opts.Secrets, more, opts.Getenv, opts.IO.Lookup, warn)
 	if err != nil {
 		return err
 	}
-	resolved = append(resolved, more...)
 	values := map[string]string{}
 	for _, s := range resolved {
 		values[s.Name] = s.Value
@@ -131,9 +119,9 @@ func runHelm(ctx context.Context, opts *HelmOptions) error {
 		extra = append(extra, nil)
 	}
 	if len(sets) > 0 {
-		var setValues []deliver.Secret
+		var setValues []provider.Secret
 		for _, s := range sets {
-			setValues = append(setValues, deliver.Secret{Name: s.key, Value: values[s.spec.Name]})
+			setValues = append(setValues, provider.Secret{Name: s.key, Value: values[s.spec.Name]})
 		}
 		data, err := deliver.HelmValues(setValues)
 		if err != nil {

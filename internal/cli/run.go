@@ -59,7 +59,7 @@ command ends if anything was masked, naming the secrets (never their values).`,
 			return runRun(cmd.Context(), opts)
 		},
 	}
-	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
 	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command printed any secret")
 	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
@@ -68,7 +68,7 @@ command ends if anything was masked, naming the secrets (never their values).`,
 
 func runRun(ctx context.Context, opts *RunOptions) error {
 	warn := warner(opts.IO.Err)
-	resolved, err := resolveSecrets(ctx, &opts.Secrets, opts.Getenv)
+	resolved, err := resolveSecrets(ctx, &opts.Secrets, nil, opts.Getenv, opts.IO.Lookup, warn)
 	if err != nil {
 		return err
 	}

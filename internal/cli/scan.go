@@ -16,6 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/secretgate/secretgate/internal/ghactions"
+	"github.com/secretgate/secretgate/internal/gitlabci"
 	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/scanner"
 	"github.com/secretgate/secretgate/scanner/image"
@@ -105,7 +107,7 @@ the scan could not be done or its result cannot be trusted.`,
 	f.StringVar(&opts.Baseline, "baseline", "", "a previous JSON report; findings with its fingerprints are not reported")
 	f.StringVar(&opts.WriteBaseline, "write-baseline", "", "write every finding to this file as a baseline and exit 0")
 	f.BoolVar(&opts.NoAnnotations, "no-annotations", false, "inside GitHub Actions, write no annotations and no job summary")
-	addSecretFlags(f, &opts.Secrets)
+	addSecretFlags(f, &opts.Secrets, true)
 	return cmd
 }
 
@@ -144,7 +146,7 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	}
 	detectors := []scanner.Detector{detector}
 	warn := warner(opts.IO.Err)
-	known, err := loadKnown(ctx, &opts.Secrets, opts.Getenv, warn)
+	known, err := loadKnown(ctx, &opts.Secrets, opts.Getenv, opts.IO.Lookup, warn)
 	if err != nil {
 		return err
 	}
@@ -230,29 +232,31 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 // and the job summary.
 func writeOutputs(opts *ScanOptions, rep *report.Report, reports []reportSpec) error {
 	color := opts.IO.OutTTY && !opts.NoColor && opts.Getenv("NO_COLOR") == ""
-	section := opts.Format == "text" && opts.Getenv("GITLAB_CI") == "true" && len(rep.Findings) > 0
-	if section {
-		fmt.Fprintf(opts.IO.Out, "\x1b[0Ksection_start:%d:secretgate_findings[collapsed=false]\r\x1b[0Ksecretgate: %s\n",
-			time.Now().Unix(), plural(len(rep.Findings), "finding"))
+	end := func() {}
+	if opts.Format == "text" && gitlabci.InJob(opts.Getenv) && len(rep.Findings) > 0 {
+		end = gitlabci.Section(opts.IO.Out, "secretgate_findings", "secretgate: "+plural(len(rep.Findings), "finding"), false, time.Now)
 	}
 	if err := report.Write(opts.IO.Out, opts.Format, rep, report.Options{Color: color}); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("writing results: %w", err)}
 	}
-	if section {
-		fmt.Fprintf(opts.IO.Out, "\x1b[0Ksection_end:%d:secretgate_findings\r\x1b[0K\n", time.Now().Unix())
-	}
+	end()
 	for _, r := range reports {
 		if err := writeReportFile(r, rep); err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
 	}
-	if opts.Getenv("GITHUB_ACTIONS") == "true" && !opts.NoAnnotations {
-		if err := report.Annotations(opts.IO.Err, rep); err != nil {
-			return &exitError{code: ExitError, err: err}
+	// Annotations go to stderr, so stdout stays parseable.
+	step := ghactions.New(opts.IO.Err, opts.Getenv)
+	if step.InActions() && !opts.NoAnnotations {
+		for _, a := range report.Annotations(rep) {
+			step.Annotate(a)
+		}
+		if err := step.Err(); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("writing annotations: %w", err)}
 		}
 		if opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
-			if err := report.WriteSummary(opts.Getenv, rep); err != nil {
-				return &exitError{code: ExitError, err: err}
+			if err := step.AppendSummary(report.Summary(rep)); err != nil {
+				return &exitError{code: ExitError, err: fmt.Errorf("writing the job summary: %w", err)}
 			}
 		}
 	}

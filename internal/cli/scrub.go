@@ -40,7 +40,7 @@ input is cut. Bytes that cannot begin a secret are written at once.`,
 			return runScrub(cmd.Context(), opts)
 		},
 	}
-	addSecretFlags(cmd.Flags(), &opts.Secrets)
+	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
 	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
 	return cmd
@@ -48,7 +48,7 @@ input is cut. Bytes that cannot begin a secret are written at once.`,
 
 func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	warn := warner(opts.IO.Err)
-	m, err := loadMatcher(ctx, &opts.Secrets, opts.Getenv, warn)
+	m, err := loadMatcher(ctx, &opts.Secrets, opts.Getenv, opts.IO.Lookup, warn)
 	if err != nil {
 		return err
 	}

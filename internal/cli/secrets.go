@@ -24,14 +24,22 @@ type SecretOptions struct {
 	Specs     []string // --secret NAME=REF
 	Files     []string // --secrets-file: one spec a line
 	KnownEnv  []string // --known-env VAR
-	MinLength int      // --min-length
+	MinLength int      // --min-length (scan, scrub, run: what is matched)
+
+	// Registry resolves references; the command line's providers unless a
+	// test sets its own.
+	Registry provider.Registry
 }
 
-func addSecretFlags(f *pflag.FlagSet, o *SecretOptions) {
+// addSecretFlags adds --secret, --secrets-file and --known-env, and with
+// matching (commands that look for secrets in text) --min-length.
+func addSecretFlags(f *pflag.FlagSet, o *SecretOptions, matching bool) {
 	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
 	f.StringArrayVar(&o.Files, "secrets-file", nil, "a file of secret specs, one a line, # comments; repeatable")
 	f.StringArrayVar(&o.KnownEnv, "known-env", nil, "an environment variable whose value is a secret; repeatable")
-	f.IntVar(&o.MinLength, "min-length", 6, "forms of a secret shorter than this many bytes are not matched")
+	if matching {
+		f.IntVar(&o.MinLength, "min-length", 6, "forms of a secret shorter than this many bytes are not matched")
+	}
 }
 
 func (o *SecretOptions) empty() bool {
@@ -47,9 +55,8 @@ func registry(getenv Getenv) provider.Registry {
 	}
 }
 
-// resolveSecrets reads every spec the flags name and resolves them all, or
-// none: the first problem is the answer.
-func resolveSecrets(ctx context.Context, o *SecretOptions, getenv Getenv) ([]provider.Secret, error) {
+// specs parses every --secret and every line of every --secrets-file.
+func (o *SecretOptions) specs() ([]secretref.Spec, error) {
 	var specs []secretref.Spec
 	for _, s := range o.Specs {
 		spec, err := secretref.ParseSpec(s)
@@ -65,7 +72,23 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, getenv Getenv) ([]pro
 		}
 		specs = append(specs, fileSpecs...)
 	}
-	secrets, err := registry(getenv).Resolve(ctx, specs)
+	return specs, nil
+}
+
+// resolveSecrets is the one loader of secrets: it parses every spec the
+// flags name, adds more (helm's values-file references), resolves them all
+// or none, and adds the --known-env values. A set but empty variable is
+// skipped with a warning: there is nothing to mask.
+func resolveSecrets(ctx context.Context, o *SecretOptions, more []secretref.Spec, getenv Getenv, lookup LookupEnv, warn func(error)) ([]provider.Secret, error) {
+	specs, err := o.specs()
+	if err != nil {
+		return nil, err
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = registry(getenv)
+	}
+	secrets, err := reg.Resolve(ctx, append(specs, more...))
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
@@ -74,11 +97,18 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, getenv Getenv) ([]pro
 			// Never echoed: a value may have been given for the name.
 			return nil, usageError("--known-env: want the name of an environment variable (letters, digits and _), not its value")
 		}
-		v := getenv(name)
-		if v == "" {
-			return nil, usageError("--known-env %s: the variable is not set", name)
+		v, set := getenv(name), getenv(name) != ""
+		if lookup != nil {
+			v, set = lookup(name)
 		}
-		secrets = append(secrets, provider.Secret{Name: name, Value: v})
+		switch {
+		case !set:
+			return nil, usageError("--known-env %s: the variable is not set", name)
+		case v == "":
+			warn(fmt.Errorf("--known-env %s: the variable is empty: nothing to mask", name))
+			continue
+		}
+		secrets = append(secrets, provider.Secret{Name: name, Value: v, Meta: map[string]string{"provider": "environment"}})
 	}
 	return secrets, nil
 }
@@ -109,28 +139,22 @@ func readSpecsFile(path string) ([]secretref.Spec, error) {
 }
 
 // loadMatcher resolves the secrets the flags name and builds a matcher for
-// their forms; nil when no secret was named. Secrets too short to match are
-// warned about by name.
-func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, warn func(error)) (*known.Matcher, error) {
+// their forms; nil when no secret was named.
+func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, lookup LookupEnv, warn func(error)) (*known.Matcher, error) {
 	if o.empty() {
 		return nil, nil
 	}
-	resolved, err := resolveSecrets(ctx, o, getenv)
+	resolved, err := resolveSecrets(ctx, o, nil, getenv, lookup, warn)
 	if err != nil {
 		return nil, err
 	}
 	return matcherFor(resolved, o.MinLength, warn), nil
 }
 
-// matcherFor builds a matcher for the forms of resolved secrets.
+// matcherFor builds a matcher for the forms of resolved secrets. Secrets
+// too short to match are warned about by name.
 func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *known.Matcher {
-	var secrets []known.Secret
-	for _, s := range resolved {
-		secrets = append(secrets, known.Secret{Name: s.Name, Value: s.Value})
-		for _, a := range s.Also {
-			secrets = append(secrets, known.Secret{Name: s.Name, Value: a})
-		}
-	}
+	secrets := provider.Known(resolved)
 	forms, short := known.Forms(secrets, minLength)
 	for _, i := range short {
 		warn(fmt.Errorf("secret %s is shorter than %d bytes: it is not matched (see --min-length)", secrets[i].Name, minLength))
@@ -139,8 +163,8 @@ func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *kn
 }
 
 // loadKnown is loadMatcher as a scan detector.
-func loadKnown(ctx context.Context, o *SecretOptions, getenv Getenv, warn func(error)) (*known.Detector, error) {
-	m, err := loadMatcher(ctx, o, getenv, warn)
+func loadKnown(ctx context.Context, o *SecretOptions, getenv Getenv, lookup LookupEnv, warn func(error)) (*known.Detector, error) {
+	m, err := loadMatcher(ctx, o, getenv, lookup, warn)
 	if m == nil || err != nil {
 		return nil, err
 	}

@@ -17,8 +17,8 @@ type Env struct {
 var _ Provider = Env{}
 
 // Resolve implements Provider.
-func (e Env) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error) {
-	out := make([][]Value, len(refs))
+func (e Env) Resolve(_ context.Context, refs []secretref.Ref) ([][]Secret, error) {
+	out := make([][]Secret, len(refs))
 	for i, r := range refs {
 		var missing string
 		v := os.Expand(r.Path, func(name string) string {
@@ -34,7 +34,7 @@ func (e Env) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error)
 		if r.Fragment != "" {
 			return nil, fmt.Errorf("resolving %q: envsubst takes no #fragment", r.Raw)
 		}
-		out[i] = []Value{{Secret: v, Meta: map[string]string{"provider": "envsubst"}}}
+		out[i] = []Secret{{Value: v, Meta: map[string]string{"provider": "envsubst"}}}
 	}
 	return out, nil
 }

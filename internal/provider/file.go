@@ -31,8 +31,8 @@ var _ Provider = File{}
 
 // Resolve implements Provider. Each file is read and parsed once, however
 // many references name it.
-func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error) {
-	out := make([][]Value, len(refs))
+func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Secret, error) {
+	out := make([][]Secret, len(refs))
 	files := map[string]*parsedFile{}
 	for i, r := range refs {
 		pf, ok := files[r.Path]
@@ -44,7 +44,7 @@ func (f File) Resolve(_ context.Context, refs []secretref.Ref) ([][]Value, error
 		if err != nil {
 			return nil, fmt.Errorf("resolving %q: %w", r.Raw, err)
 		}
-		out[i] = []Value{{Secret: v, Meta: map[string]string{"provider": "file"}}}
+		out[i] = []Secret{{Value: v, Meta: map[string]string{"provider": "file"}}}
 	}
 	return out, nil
 }

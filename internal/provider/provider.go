@@ -14,23 +14,26 @@ import (
 	"strings"
 
 	"github.com/secretgate/secretgate/internal/secretref"
+	"github.com/secretgate/secretgate/scanner/known"
 )
 
 // Provider resolves the references of one scheme.
 type Provider interface {
-	// Resolve returns the values of each reference, in order: one, or for
-	// a reference that names many secrets (a prefix) one per secret. A
-	// reference that cannot be resolved fails the call: secrets are all
-	// or nothing.
-	Resolve(ctx context.Context, refs []secretref.Ref) ([][]Value, error)
+	// Resolve returns the secrets of each reference, in order: one, or for
+	// a reference that names many (a prefix) one per secret, each with
+	// Name set to what tells it apart under the prefix (Name is "" for a
+	// single value; the Registry names them). A reference that cannot be
+	// resolved fails the call: secrets are all or nothing.
+	Resolve(ctx context.Context, refs []secretref.Ref) ([][]Secret, error)
 }
 
-// Value is a resolved secret. It must never be printed or logged.
-type Value struct {
-	// Key tells apart the values of a reference that names many secrets
-	// (the secret's name under the prefix); "" for a single value.
-	Key    string
-	Secret string
+// Secret is a named, resolved secret: the one type every command, provider
+// and delivery uses. Its Value must never be printed or logged.
+type Secret struct {
+	Name string
+	// Ref is the reference it was resolved from (empty for --known-env).
+	Ref   secretref.Ref
+	Value string
 	// Also holds other forms the secret takes that must be masked too,
 	// such as the raw bytes of a binary secret delivered as base64.
 	Also []string
@@ -39,13 +42,18 @@ type Value struct {
 	Meta map[string]string
 }
 
-// Secret is a named, resolved secret.
-type Secret struct {
-	Name  string
-	Ref   secretref.Ref
-	Value string
-	Also  []string
-	Meta  map[string]string
+// Known returns the secrets as the scanner's known values: each value and
+// each of its other forms under the secret's name. Encoded forms are
+// derived from these by known.Forms, for matching and for masks alike.
+func Known(secrets []Secret) []known.Secret {
+	out := make([]known.Secret, 0, len(secrets))
+	for _, s := range secrets {
+		out = append(out, known.Secret{Name: s.Name, Value: s.Value})
+		for _, a := range s.Also {
+			out = append(out, known.Secret{Name: s.Name, Value: a})
+		}
+	}
+	return out
 }
 
 // Registry maps schemes to providers.
@@ -66,7 +74,7 @@ func (r Registry) Resolve(ctx context.Context, specs []secretref.Spec) ([]Secret
 		}
 		byScheme[s.Ref.Scheme] = append(byScheme[s.Ref.Scheme], i)
 	}
-	resolved := make([][]Value, len(specs))
+	resolved := make([][]Secret, len(specs))
 	var errs []error
 	for _, scheme := range slices.Sorted(maps.Keys(byScheme)) {
 		idx := byScheme[scheme]
@@ -91,14 +99,15 @@ func (r Registry) Resolve(ctx context.Context, specs []secretref.Spec) ([]Secret
 	for i, values := range resolved {
 		for _, v := range values {
 			name := specs[i].Name
-			if v.Key != "" {
-				name = keyName(specs[i], v.Key)
+			if v.Name != "" {
+				name = keyName(specs[i], v.Name)
 			}
 			if prev, ok := names[name]; ok {
 				return nil, fmt.Errorf("secret %s named twice (by %q and %q)", name, prev, specs[i].Ref.Raw)
 			}
 			names[name] = specs[i].Ref.Raw
-			out = append(out, Secret{Name: name, Ref: specs[i].Ref, Value: v.Secret, Also: v.Also, Meta: v.Meta})
+			v.Name, v.Ref = name, specs[i].Ref
+			out = append(out, v)
 		}
 	}
 	return out, nil

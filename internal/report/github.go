@@ -2,11 +2,9 @@ package report
 
 import (
 	"fmt"
-	"io"
-	"strconv"
 	"strings"
 
-	"github.com/sethvargo/go-githubactions"
+	"github.com/secretgate/secretgate/internal/ghactions"
 )
 
 // MaxAnnotations caps the ::error annotations one scan writes; GitHub shows
@@ -16,29 +14,30 @@ const MaxAnnotations = 50
 // MaxSummary keeps the job summary under GitHub's 1 MiB limit per step.
 const MaxSummary = 1000 << 10
 
-// Annotations writes a GitHub Actions ::error annotation per finding to w
-// (at most MaxAnnotations, then one line that counts the rest).
-func Annotations(w io.Writer, r *Report) (err error) {
-	defer recoverWrite(&err) // go-githubactions panics when it cannot write
-	a := githubactions.New(githubactions.WithWriter(w))
+// Annotations returns a GitHub Actions error annotation per finding (at
+// most MaxAnnotations, then one that counts the rest). ghactions writes
+// them, escaped.
+func Annotations(r *Report) []ghactions.Annotation {
+	var out []ghactions.Annotation
 	for i, f := range r.Findings {
 		if i == MaxAnnotations {
-			a.Errorf("secretgate: %d more findings are not annotated; see the job summary or the report", len(r.Findings)-i)
+			out = append(out, ghactions.Annotation{Level: "error", Title: "secretgate",
+				Message: fmt.Sprintf("%d more findings are not annotated; see the job summary or the report", len(r.Findings)-i)})
 			break
 		}
 		file, member := ArtifactPath(f)
-		fields := map[string]string{"file": file, "title": "secretgate: " + f.Rule}
+		a := ghactions.Annotation{Level: "error", File: file, Title: "secretgate: " + f.Rule}
 		if member == "" && f.Line > 0 {
-			fields["line"] = strconv.Itoa(f.Line)
-			fields["col"] = strconv.Itoa(f.Column)
+			a.Line, a.Col = f.Line, f.Column
 		}
 		where := file
 		if member != "" {
 			where += "!" + member
 		}
-		a.WithFieldsMap(fields).Errorf("%s (%s) in %s; fingerprint %s", describe(f), f.Redacted, where, f.Fingerprint)
+		a.Message = fmt.Sprintf("%s (%s) in %s; fingerprint %s", describe(f), f.Redacted, where, f.Fingerprint)
+		out = append(out, a)
 	}
-	return nil
+	return out
 }
 
 // Summary returns the Markdown job summary: counts by rule and target, then
@@ -62,11 +61,11 @@ func Summary(r *Report) string {
 	}
 	b.WriteString("| rule | target | findings |\n| --- | --- | --- |\n")
 	for _, k := range order {
-		fmt.Fprintf(&b, "| %s | %s | %d |\n", cell(k.rule), cell(k.target), counts[k])
+		fmt.Fprintf(&b, "| %s | %s | %d |\n", Cell(k.rule), Cell(k.target), counts[k])
 	}
 	b.WriteString("\n| rule | location | redacted | fingerprint |\n| --- | --- | --- | --- |\n")
 	for i, f := range r.Findings {
-		row := fmt.Sprintf("| %s | %s | `%s` | `%s` |\n", cell(f.Rule), cell(Where(f)), f.Redacted, f.Fingerprint)
+		row := fmt.Sprintf("| %s | %s | `%s` | `%s` |\n", Cell(f.Rule), Cell(Where(f)), f.Redacted, f.Fingerprint)
 		if b.Len()+len(row)+200 > MaxSummary {
 			fmt.Fprintf(&b, "\n%d more findings are left out of this summary; see the report.\n", len(r.Findings)-i)
 			break
@@ -79,19 +78,21 @@ func Summary(r *Report) string {
 	return b.String()
 }
 
-// WriteSummary appends the summary to the file GITHUB_STEP_SUMMARY names.
-func WriteSummary(getenv func(string) string, r *Report) (err error) {
-	defer recoverWrite(&err)
-	githubactions.New(githubactions.WithGetenv(getenv)).AddStepSummary(Summary(r))
-	return nil
-}
-
-func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
-}
-
-func recoverWrite(err *error) {
-	if p := recover(); p != nil {
-		*err = fmt.Errorf("writing to GitHub Actions: %v", p)
+// Cell makes text safe in a Markdown table cell: it cannot end the cell
+// or the row, start a code span, a link or an HTML element, or carry terminal
+// control characters.
+func Cell(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '|' || r == '\\' || r == '`' || r == '[' || r == ']' || r == '<' || r == '>' || r == '&':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || 0x80 <= r && r < 0xa0 || r == '\u2028' || r == '\u2029':
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
 	}
+	return b.String()
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/secretgate/secretgate/internal/fixture"
+	"github.com/secretgate/secretgate/internal/ghactions"
 	"github.com/secretgate/secretgate/scanner"
 	"github.com/secretgate/secretgate/scanner/files"
 	"github.com/secretgate/secretgate/scanner/known"
@@ -108,8 +109,9 @@ func TestAnnotationsCapAndSummary(t *testing.T) {
 		r.Findings = append(r.Findings, r.Findings[0])
 	}
 	var b bytes.Buffer
-	if err := Annotations(&b, r); err != nil {
-		t.Fatal(err)
+	step := ghactions.New(&b, func(string) string { return "" })
+	for _, a := range Annotations(r) {
+		step.Annotate(a)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != MaxAnnotations+1 {
@@ -159,8 +161,9 @@ func TestNoReportHoldsASecret(t *testing.T) {
 	r := &Report{Findings: res.Findings, Stats: res.Stats, Targets: []string{dir}}
 	outputs := map[string]string{"summary": Summary(r)}
 	var ann bytes.Buffer
-	if err := Annotations(&ann, r); err != nil {
-		t.Fatal(err)
+	step := ghactions.New(&ann, func(string) string { return "" })
+	for _, a := range Annotations(r) {
+		step.Annotate(a)
 	}
 	outputs["annotations"] = ann.String()
 	for _, format := range Formats {

@@ -141,7 +141,7 @@ type fetched struct {
 }
 
 // Resolve implements provider.Provider.
-func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Value, error) {
+func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
 	targets := make([]target, len(refs))
 	for i, r := range refs {
 		t, err := parse(r)
@@ -190,12 +190,12 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 			return nil, err
 		}
 	}
-	out := make([][]provider.Value, len(targets))
+	out := make([][]provider.Secret, len(targets))
 	for i, t := range targets {
 		for _, id := range names[i] {
 			f := got[key{t.region, id, t.stage, t.versionID}]
-			v := provider.Value{
-				Secret: f.value,
+			v := provider.Secret{
+				Value: f.value,
 				Meta: map[string]string{
 					"provider": "awssecrets", "name": f.name, "version_id": f.versionID,
 					"stages": strings.Join(f.stages, ","),
@@ -205,14 +205,14 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 				v.Also = []string{f.raw}
 			}
 			if t.prefix {
-				v.Key = strings.TrimPrefix(f.name, t.id)
+				v.Name = strings.TrimPrefix(f.name, t.id)
 			}
 			if t.ref.Fragment != "" {
 				picked, err := pick(f.value, t.ref.Fragment)
 				if err != nil {
 					return nil, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
 				}
-				v.Secret, v.Also = picked, nil
+				v.Value, v.Also = picked, nil
 			}
 			out[i] = append(out[i], v)
 		}
