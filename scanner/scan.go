@@ -46,9 +46,13 @@ type Options struct {
 	Workers int
 	// ChunkSize is how many bytes each chunk owns; DefaultChunkSize if zero.
 	ChunkSize int
-	// Warn receives problems worth telling the user, as they happen;
-	// everything left unread is also in Result.Incomplete.
+	// Warn receives what was not fully read, as it happens (everything in
+	// Result.Incomplete), and notes that leave nothing unread (a link not
+	// followed, a member name that climbs out) unless Note is set.
 	Warn func(error)
+	// Note, when set, receives the notes instead of Warn (a quiet run
+	// drops them).
+	Note func(error)
 	// Progress, when set, is updated as the scan goes.
 	Progress *Progress
 	// Limits bound what archives may cost; zero fields take defaults.
@@ -170,6 +174,7 @@ type run struct {
 	jobs     chan job
 	progress *Progress
 	warnFn   func(error)
+	noteFn   func(error)
 
 	mu       sync.Mutex // guards the fields below and calls of warnFn
 	findings []Finding
@@ -186,12 +191,16 @@ func newRun(detectors []Detector, opts Options) *run {
 	if r.warnFn == nil {
 		r.warnFn = func(error) {}
 	}
+	r.noteFn = opts.Note
+	if r.noteFn == nil {
+		r.noteFn = r.warnFn
+	}
 	r.s = &streamer{
 		detectors:  detectors,
 		size:       cmp.Or(opts.ChunkSize, DefaultChunkSize),
 		overlap:    DefaultOverlap,
 		limits:     opts.Limits.withDefaults(),
-		warn:       r.warn,
+		warn:       r.note,
 		incomplete: r.incomplete,
 		key:        opts.FingerprintKey,
 	}
@@ -203,10 +212,11 @@ func newRun(detectors []Detector, opts Options) *run {
 	return r
 }
 
-func (r *run) warn(err error) {
+// note tells the user something that leaves nothing unread.
+func (r *run) note(err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.warnFn(err)
+	r.noteFn(err)
 }
 
 // incomplete records that path was not fully read, and tells the user.
@@ -268,4 +278,4 @@ func (w *walker) Nest(s Source) {
 
 func (w *walker) Incomplete(path string, err error) { w.incomplete(path, err) }
 
-func (w *walker) Warn(err error) { w.warn(err) }
+func (w *walker) Warn(err error) { w.note(err) }

@@ -130,6 +130,7 @@ flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
 		SilenceUsage:  true,
 		Version:       version,
 	}
+	root.SetVersionTemplate("secretgate {{.Version}}\n") // as `secretgate version` prints it
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)

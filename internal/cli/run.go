@@ -40,8 +40,9 @@ func newRunCmd(stdio IO, getenv Getenv) *cobra.Command {
 		Long: `Run COMMAND with each secret added to its environment under its name, and its
 standard output and standard error passed through the scrubber. Standard input,
 signals (INT, TERM, HUP) and the exit status pass through; a command killed by
-signal N makes run exit 128+N. With --fail-on-leak, run exits 1 after the
-command ends if anything was masked, naming the secrets (never their values).`,
+signal N makes run exit 128+N. With --fail-on-leak, a command that succeeded
+makes run exit 1 if anything was masked, naming the secrets (never their
+values); a command that failed keeps its own exit status, which says more.`,
 		Example: `  secretgate run --secret DB_PASSWORD=ref+envsubst://\$DB_PASSWORD -- ./migrate.sh
   secretgate run --known-env NPM_TOKEN --fail-on-leak -- npm publish`,
 		Args: cobra.MinimumNArgs(1),
@@ -61,7 +62,7 @@ command ends if anything was masked, naming the secrets (never their values).`,
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
-	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command printed any secret")
+	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command succeeded but printed a secret (a failed command's own status wins)")
 	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
 	return cmd
 }

@@ -129,6 +129,9 @@ func parseReports(specs []string) ([]reportSpec, error) {
 }
 
 func runScan(ctx context.Context, opts *ScanOptions) error {
+	if opts.ExitCode < 0 || opts.ExitCode > 125 || opts.ExitCode == ExitError {
+		return usageError("--exit-code %d: want 0 to 125, and not 2 (which says the scan could not be trusted)", opts.ExitCode)
+	}
 	if !report.Known(opts.Format) {
 		return usageError("--format %q: want one of %s", opts.Format, strings.Join(report.Formats, ", "))
 	}
@@ -170,12 +173,18 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		return usageError("--max-archive-depth %d: want 0 or more", opts.MaxArchiveDepth)
 	}
 	limits := scanner.Limits{MaxDepth: opts.MaxArchiveDepth, NoArchives: opts.MaxArchiveDepth == 0, SkipBinaries: opts.NoBinaries}
-	res, err := scanner.Scan(ctx, sources, detectors, scanner.Options{Warn: warn, Progress: progress, Limits: limits, FingerprintKey: key})
+	scanOpts := scanner.Options{Warn: warn, Progress: progress, Limits: limits, FingerprintKey: key}
+	if opts.Quiet {
+		scanOpts.Note = func(error) {} // per-member notes; what was not read is still said
+	}
+	res, err := scanner.Scan(ctx, sources, detectors, scanOpts)
 	stop()
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	root, _ := os.Getwd()
 	rep := &report.Report{
+		Root:  root,
 		Stats: res.Stats, Targets: opts.Targets, Incomplete: res.Incomplete, Start: start, End: time.Now(), Version: version,
 		CommitSHA: cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
 	}
@@ -379,10 +388,12 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 	var sources []scanner.Source
 	var dirs []string
 	if opts.Staged {
-		sources = append(sources, staged.Index{})
-		if top := workTreeTop("."); top != "" {
-			dirs = append(dirs, top)
+		top := workTreeTop(".")
+		if top == "" {
+			return nil, nil, usageError("--staged: not inside a git repository (run it in a work tree, as a pre-commit hook does)")
 		}
+		sources = append(sources, staged.Index{})
+		dirs = append(dirs, top)
 	}
 	open := scanner.OpenOptions{Stdin: opts.IO.In, Image: image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,

@@ -82,25 +82,19 @@ func (s *Step) Annotate(a Annotation) {
 }
 
 // AppendSummary appends Markdown to the job summary (GITHUB_STEP_SUMMARY),
-// in one write.
+// in one write, creating the file as the toolkit does.
 func (s *Step) AppendSummary(markdown string) error {
-	return s.appendFile("GITHUB_STEP_SUMMARY", []byte(markdown+"\n"))
-}
-
-// appendFile appends data, in one write, to the runner file the variable
-// names.
-func (s *Step) appendFile(variable string, data []byte) error {
-	path := s.getenv(variable)
+	path := s.getenv("GITHUB_STEP_SUMMARY")
 	if path == "" {
-		return fmt.Errorf("%s is not set (not inside GitHub Actions?)", variable)
+		return errors.New("GITHUB_STEP_SUMMARY is not set (not inside GitHub Actions?)")
 	}
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", variable, path, unwrapPath(err))
+		return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, unwrapPath(err))
 	}
-	_, err = f.Write(data)
+	_, err = f.Write([]byte(markdown + "\n"))
 	if err = errors.Join(err, f.Close()); err != nil {
-		return fmt.Errorf("%s %s: %w", variable, path, err)
+		return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, err)
 	}
 	return nil
 }

@@ -26,7 +26,8 @@ func Annotations(r *Report) []ghactions.Annotation {
 			break
 		}
 		file, member := ArtifactPath(f)
-		a := ghactions.Annotation{Level: "error", File: file, Title: "secretgate: " + f.Rule}
+		file, member = Printable(file), Printable(member)
+		a := ghactions.Annotation{Level: "error", File: file, Title: "secretgate: " + Printable(f.Rule)}
 		if member == "" && f.Line > 0 {
 			a.Line, a.Col = f.Line, f.Column
 		}

@@ -106,11 +106,21 @@ func GitLab(w io.Writer, r *Report) error {
 			Description: fmt.Sprintf("%s (%s) in %s", describe(f), f.Redacted, where),
 			Severity:    "Critical",
 			Solution:    "Remove the secret, rotate it (treat it as leaked), and load it at run time from a secrets manager.",
-			Identifiers: []gitlabIdentifier{{Type: idType, Name: "secretgate rule " + f.Rule, Value: f.Rule}},
-			Location:    gitlabLocation{File: file, Commit: gitlabCommit{SHA: sha}},
+			Location:    gitlabLocation{File: file, StartLine: max(1, f.Line), Commit: gitlabCommit{SHA: sha}},
 		}
-		if member == "" {
-			v.Location.StartLine = f.Line
+		// GitLab keys a finding on its first identifier, file and lines:
+		// findings in archives and images share the outer file, so the
+		// first identifier names the place inside it, and the rule follows.
+		id := vulnID(f.Fingerprint, where, f.Line)
+		if member != "" || f.Line == 0 {
+			v.Identifiers = append(v.Identifiers, gitlabIdentifier{Type: "secretgate_location", Name: "secretgate finding at " + where, Value: id})
+		}
+		v.Identifiers = append(v.Identifiers, gitlabIdentifier{Type: idType, Name: "secretgate rule " + f.Rule, Value: f.Rule})
+		if member != "" {
+			v.Location.StartLine = 1 // the outer file's; the member's line is in the description
+			if f.Line > 0 {
+				v.Description += fmt.Sprintf(" at line %d", f.Line)
+			}
 		}
 		doc.Vulnerabilities = append(doc.Vulnerabilities, v)
 	}

@@ -36,10 +36,11 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit writes a JUnit XML report: one test case per target, failing with
-// one failure per finding, as test-report panes (GitLab, Jenkins) show.
+// JUnit writes a JUnit XML report: a suite per target, a failing test
+// case per finding (Jenkins and GitLab read one failure a case), and a
+// passing case for a target with no findings.
 func JUnit(w io.Writer, r *Report) error {
-	byTarget := map[string][]junitFailure{}
+	byTarget := map[string][]junitCase{}
 	targets := append([]string(nil), r.Targets...)
 	for _, f := range r.Findings {
 		if !slices.Contains(targets, f.Target) {
@@ -52,25 +53,34 @@ func JUnit(w io.Writer, r *Report) error {
 		}
 		if f.Line > 0 {
 			where += fmt.Sprintf(":%d:%d", f.Line, f.Column)
+		} else if f.Offset > 0 {
+			where += fmt.Sprintf("@%d", f.Offset)
 		}
-		byTarget[f.Target] = append(byTarget[f.Target], junitFailure{
-			Message: fmt.Sprintf("%s in %s", f.Rule, where),
-			Type:    f.Rule,
-			Text: fmt.Sprintf("%s\nrule: %s\nlocation: %s\nredacted: %s\nfingerprint: %s\n",
-				describe(f), f.Rule, where, f.Redacted, f.Fingerprint),
+		byTarget[f.Target] = append(byTarget[f.Target], junitCase{
+			Name:      fmt.Sprintf("%s in %s", f.Rule, where),
+			Classname: "secretgate." + f.Rule,
+			Failures: []junitFailure{{
+				Message: fmt.Sprintf("%s in %s", f.Rule, where),
+				Type:    f.Rule,
+				Text: fmt.Sprintf("%s\nrule: %s\nlocation: %s\nredacted: %s\nfingerprint: %s\n",
+					describe(f), f.Rule, where, f.Redacted, f.Fingerprint),
+			}},
 		})
 	}
-	suite := junitSuite{Name: "secretgate scan", Time: fmt.Sprintf("%.3f", float64(r.Stats.DurationMS)/1000)}
+	var doc junitSuites
+	doc.Name = "secretgate"
+	doc.Time = fmt.Sprintf("%.3f", float64(r.Stats.DurationMS)/1000)
 	for _, t := range targets {
-		fails := byTarget[t]
-		suite.Cases = append(suite.Cases, junitCase{Name: t, Classname: "secretgate.scan", Failures: fails})
-		suite.Tests++
-		if len(fails) > 0 {
-			suite.Failures++
+		cases := byTarget[t]
+		suite := junitSuite{Name: t, Tests: len(cases), Failures: len(cases), Time: "0.000", Cases: cases}
+		if len(cases) == 0 {
+			suite.Tests = 1
+			suite.Cases = []junitCase{{Name: "no secrets in " + t, Classname: "secretgate.scan"}}
 		}
+		doc.Suites = append(doc.Suites, suite)
+		doc.Tests += suite.Tests
+		doc.Failures += suite.Failures
 	}
-	doc := junitSuites{Name: "secretgate", Tests: suite.Tests, Failures: suite.Failures, Time: suite.Time,
-		Suites: []junitSuite{suite}}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}

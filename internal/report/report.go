@@ -34,6 +34,7 @@ type Report struct {
 
 	// Context for the CI formats.
 	Targets    []string // as the user named them
+	Root       string   // the absolute directory the scan ran in (SARIF's %SRCROOT%)
 	Start, End time.Time
 	Version    string // secretgate's version
 	CommitSHA  string // the commit scanned (GitLab's CI_COMMIT_SHA), if known

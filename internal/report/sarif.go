@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/secretgate/secretgate/scanner"
@@ -147,15 +149,20 @@ func SARIF(w io.Writer, r *Report) error {
 	}
 	for _, f := range findings {
 		file, member := ArtifactPath(f)
-		loc := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifactLoc{URI: file, URIBaseID: "%SRCROOT%"}}}
+		loc := sarifLocation{Physical: sarifPhysical{Artifact: sarifArtifactLoc{URI: artifactURI(file, r.Root), URIBaseID: "%SRCROOT%"}}}
 		where := file
-		if member != "" {
+		// Every region has a startLine (GitHub requires one): the finding's
+		// line in a file, else 1, with the byte offset of a finding in
+		// binary content beside it.
+		loc.Physical.Region = &sarifRegion{StartLine: 1}
+		switch {
+		case member != "":
 			loc.Logical = []sarifLogicalLocation{{FullyQualifiedName: member, Kind: "member"}}
 			where = file + "!" + member
-		} else if f.Line > 0 {
+		case f.Line > 0:
 			loc.Physical.Region = &sarifRegion{StartLine: f.Line, StartColumn: f.Column}
-		} else if f.Offset > 0 {
-			loc.Physical.Region = &sarifRegion{ByteOffset: int(f.Offset)}
+		case f.Offset > 0:
+			loc.Physical.Region.ByteOffset = int(f.Offset)
 		}
 		msg := fmt.Sprintf("%s: %s (%s) in %s", f.Rule, describe(f), f.Redacted, where)
 		if f.Line > 0 && member != "" {
@@ -221,4 +228,24 @@ func describe(f scanner.Finding) string {
 		d += ", " + f.Encoding + " encoded"
 	}
 	return d
+}
+
+// artifactURI makes a file path a relative reference for SARIF: relative
+// to root (where the scan ran) when it is absolute, each segment
+// percent-encoded (a space, #, %, and : so that no first segment reads as
+// a URI scheme).
+func artifactURI(file, root string) string {
+	if filepath.IsAbs(file) {
+		if root != "" {
+			if rel, err := filepath.Rel(root, file); err == nil {
+				file = rel
+			}
+		}
+		file = strings.TrimPrefix(filepath.ToSlash(file), "/")
+	}
+	segs := strings.Split(filepath.ToSlash(file), "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+	}
+	return strings.Join(segs, "/")
 }

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/secretgate/secretgate/scanner"
 )
@@ -32,11 +35,11 @@ func Text(w io.Writer, r *Report, color bool) error {
 		if f.Description != "" {
 			rule += " (" + f.Description + ")"
 		}
-		fmt.Fprintf(bw, "Rule:        %s\n", rule)
+		fmt.Fprintf(bw, "Rule:        %s\n", Printable(rule))
 		if f.Encoding != "" {
 			fmt.Fprintf(bw, "Encoding:    %s\n", f.Encoding)
 		}
-		fmt.Fprintf(bw, "Location:    %s\n", paint(bold, Where(f)))
+		fmt.Fprintf(bw, "Location:    %s\n", paint(bold, Printable(Where(f))))
 		if f.Layer != "" {
 			layer := f.Layer
 			if f.Deleted {
@@ -64,4 +67,39 @@ func Where(f scanner.Finding) string {
 		s += fmt.Sprintf("@%d", f.Offset)
 	}
 	return s
+}
+
+// Printable shows text from names (files, archive members, image paths,
+// rules from a configuration) safely on a terminal or in a CI log: control
+// characters, which could move the cursor, recolour, or start a line that
+// a runner reads as a workflow command, and Unicode format characters
+// (bidirectional overrides) are written as Go escapes.
+func Printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			if len(q) == 3 { // printable to QuoteRune: escape it anyway
+				fmt.Fprintf(&b, "\\u%04x", r)
+			}
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || r == 0x7f || 0x80 <= r && r < 0xa0 || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == 0x2028 || r == 0x2029
 }

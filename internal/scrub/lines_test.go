@@ -57,3 +57,25 @@ func TestLinesPassesProgressAtOnce(t *testing.T) {
 		t.Errorf("output after a progress line = %q, want it written at once", out.String())
 	}
 }
+
+// TestLinesLongLineCut: a token standing across any cut of a line longer
+// than MaxLine is masked whole, whatever the writes.
+func TestLinesLongLineCut(t *testing.T) {
+	for _, at := range []int{MaxLine - 16, MaxLine - 8, MaxLine - 1, MaxLine, MaxLine - LineOverlap - 3, 2*MaxLine - LineOverlap - 5} {
+		in := strings.Repeat("x", at) + "key=tok-abcdefgh" + strings.Repeat("y", 3*MaxLine)
+		for _, size := range []int{4096, 65536, 1000} {
+			var out bytes.Buffer
+			l := NewLines(&out, fakeRule{}, "")
+			for i := 0; i < len(in); i += size {
+				l.Write([]byte(in[i:min(i+size, len(in))]))
+			}
+			l.Close()
+			if strings.Contains(out.String(), "abcdefgh") || l.Masked() != 1 {
+				t.Errorf("token at %d, writes of %d: masked %d, output holds it: %v", at, size, l.Masked(), strings.Contains(out.String(), "abcdefgh"))
+			}
+			if out.Len() != len(in)-len("tok-abcdefgh")+len(DefaultMask) {
+				t.Errorf("token at %d, writes of %d: %d bytes out, want the rest unchanged", at, size, out.Len())
+			}
+		}
+	}
+}
