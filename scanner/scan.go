@@ -23,14 +23,21 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/secretgate/secretgate/scanner/detect"
 	"github.com/secretgate/secretgate/scanner/source"
 )
 
 // Source and Content are defined in scanner/source, which every source
-// package imports; they are named here for the library's users.
+// package imports, and Chunk, Detector, Overlapper and Match in
+// scanner/detect, which every detector imports; they are named here for
+// the library's users.
 type (
-	Source  = source.Source
-	Content = source.Content
+	Source     = source.Source
+	Content    = source.Content
+	Chunk      = detect.Chunk
+	Detector   = detect.Detector
+	Overlapper = detect.Overlapper
+	Match      = detect.Match
 )
 
 // DefaultChunkSize is how many bytes a chunk owns.

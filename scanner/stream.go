@@ -36,7 +36,8 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *
 	}
 	defer s.buffers.Put(buf)
 	data := (*buf)[:0]
-	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, id: contentID(c), layer: c.Layer, view: v}
+	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, Binary: v != nil}
+	at := place{target: target, id: contentID(c), layer: c.Layer, view: v}
 	var total int64
 	var readErr error
 	eof := false
@@ -57,7 +58,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *
 		if total == 0 {
 			return 0, readErr // empty content: nothing to find, as gitleaks
 		}
-		chunk.reset()
+		chunk.Reset()
 		chunk.Data = data
 		chunk.End = min(chunk.Start+s.size, len(data))
 		if eof {
@@ -72,7 +73,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *
 				if m.Start < 0 && !chunk.First {
 					return
 				}
-				emit(s.finding(target, chunk, m))
+				emit(s.finding(at, chunk, m))
 			})
 		}
 		if chunk.Last {
@@ -111,19 +112,31 @@ func (s *streamer) activeDetectors(data []byte) []Detector {
 	return nil
 }
 
-func (s *streamer) finding(target string, c *Chunk, m Match) Finding {
+// place is where a stream's findings are: what the chunks do not carry.
+type place struct {
+	target, id, layer string
+	view              *view // how positions map to byte offsets in binary content
+}
+
+// view maps a position in a text view of binary content to a byte offset
+// in the content: base + scale*position.
+type view struct {
+	base, scale int64
+}
+
+func (s *streamer) finding(at place, c *Chunk, m Match) Finding {
 	f := Finding{
 		Rule:        m.Rule,
 		Description: m.Description,
-		Location:    Location{Target: target, Path: c.Path, Layer: c.layer},
+		Location:    Location{Target: at.target, Path: c.Path, Layer: at.layer},
 		Encoding:    m.Encoding,
 		Redacted:    Redact(m.Prefix),
-		Fingerprint: Fingerprint(s.key, m.Rule, c.id, m.Secret),
+		Fingerprint: Fingerprint(s.key, m.Rule, at.id, m.Secret),
 	}
 	switch {
 	case m.Start < 0:
-	case c.view != nil:
-		f.Offset = c.view.base + c.view.scale*(c.Offset+int64(m.Start))
+	case at.view != nil:
+		f.Offset = at.view.base + at.view.scale*(c.Offset+int64(m.Start))
 	default:
 		f.Line, f.Column = c.Position(m.Start)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/detect"
 )
 
 // MaxLine bounds how much of a line is held back for the rule masker; a
@@ -28,7 +28,7 @@ const LineOverlap = 4 << 10
 // Close flushes.
 type Lines struct {
 	w    io.Writer
-	d    scanner.Detector
+	d    detect.Detector
 	mask []byte
 
 	mu     sync.Mutex
@@ -40,7 +40,7 @@ type Lines struct {
 var _ io.WriteCloser = (*Lines)(nil)
 
 // NewLines returns a Lines writing to w.
-func NewLines(w io.Writer, d scanner.Detector, mask string) *Lines {
+func NewLines(w io.Writer, d detect.Detector, mask string) *Lines {
 	if mask == "" {
 		mask = DefaultMask
 	}
@@ -112,8 +112,8 @@ func (l *Lines) emitPart() {
 // find returns where, in line, the detector finds secrets, sorted.
 func (l *Lines) find(line []byte) []span {
 	var spans []span
-	c := &scanner.Chunk{Data: line, End: len(line), Line: 1, First: true, Last: true}
-	l.d.Detect(context.Background(), c, func(m scanner.Match) {
+	c := &detect.Chunk{Data: line, End: len(line), Line: 1, First: true, Last: true}
+	l.d.Detect(context.Background(), c, func(m detect.Match) {
 		if m.Start < 0 || m.Secret == "" {
 			return
 		}

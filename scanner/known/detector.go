@@ -3,7 +3,7 @@ package known
 import (
 	"context"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/detect"
 )
 
 // Detector reports known values in scanned content as rule "known:NAME".
@@ -12,26 +12,26 @@ type Detector struct {
 }
 
 var (
-	_ scanner.Detector   = (*Detector)(nil)
-	_ scanner.Overlapper = (*Detector)(nil)
+	_ detect.Detector   = (*Detector)(nil)
+	_ detect.Overlapper = (*Detector)(nil)
 )
 
-// NewDetector returns a scanner.Detector for m.
+// NewDetector returns a detect.Detector for m.
 func NewDetector(m *Matcher) *Detector { return &Detector{m: m} }
 
-// Overlap implements scanner.Overlapper: a form must fit in the overlap to
+// Overlap implements detect.Overlapper: a form must fit in the overlap to
 // be seen whole across a chunk boundary.
 func (d *Detector) Overlap() int { return d.m.MaxLen() }
 
-// Detect implements scanner.Detector. Of overlapping occurrences (a value
+// Detect implements detect.Detector. Of overlapping occurrences (a value
 // inside a longer encoded form of itself, say) the longest is reported.
-func (d *Detector) Detect(_ context.Context, c *scanner.Chunk, found func(scanner.Match)) {
+func (d *Detector) Detect(_ context.Context, c *detect.Chunk, found func(detect.Match)) {
 	var ms []Match
 	d.m.FindAll(c.Data, func(m Match) { ms = append(ms, m) })
 	for _, run := range Unite(ms, false) {
 		f := d.m.forms[run.Best.Form]
 		s := d.m.secrets[f.Secret]
-		found(scanner.Match{
+		found(detect.Match{
 			Rule:        "known:" + s.Name,
 			Description: "Known secret value " + s.Name,
 			Start:       run.Best.Start,

@@ -5,13 +5,13 @@ import (
 	"sort"
 	"unicode/utf8"
 
-	"github.com/zricethezav/gitleaks/v8/detect"
+	gitleaks "github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/report"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/detect"
 )
 
-// Detect implements scanner.Detector.
+// Detect implements detect.Detector.
 //
 // For each rule it runs three steps, each no wider than it must be:
 //  1. the windows around the rule's keywords (plan) are searched with RE2,
@@ -25,15 +25,15 @@ import (
 //
 // Without step 1 this is still exact, only slower: it is skipped for a rule
 // RE2 cannot compile.
-func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner.Match)) {
-	if c.FilePath != "" && (c.FilePath == r.configPath || r.pathAllowed(c.FilePath, c.Binary())) {
+func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.Match)) {
+	if c.FilePath != "" && (c.FilePath == r.configPath || r.pathAllowed(c.FilePath, c.Binary)) {
 		return
 	}
 	var hits []hit
 	if c.First {
 		for _, ru := range r.pathRules {
 			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8
-			for _, f := range ru.detector.DetectContext(ctx, detect.Fragment{FilePath: c.FilePath}) {
+			for _, f := range ru.detector.DetectContext(ctx, gitleaks.Fragment{FilePath: c.FilePath}) {
 				if f.RuleID == ru.id {
 					hits = append(hits, hit{f, ru, -1})
 				}
@@ -50,9 +50,9 @@ func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner
 			continue
 		}
 		seen := map[hitKey]bool{}
-		run := func(d *detect.Detector, start, end int) {
+		run := func(d *gitleaks.Detector, start, end int) {
 			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8
-			frag := detect.Fragment{
+			frag := gitleaks.Fragment{
 				Raw:       string(c.Data[start:end]),
 				FilePath:  c.FilePath,
 				StartLine: c.Line + c.LineIndex(start),
@@ -90,7 +90,7 @@ func (r *Rules) Detect(ctx context.Context, c *scanner.Chunk, found func(scanner
 			continue
 		}
 		h := hits[i]
-		m := scanner.Match{
+		m := detect.Match{
 			Rule:        f.RuleID,
 			Description: f.Description,
 			Secret:      f.Secret,
@@ -121,7 +121,7 @@ type span struct{ start, end int }
 // candidates returns the byte ranges, whole lines, where gitleaks' detector
 // has to confirm matches of ru in c.Data[start:end] (which starts and ends on
 // line boundaries).
-func (r *Rules) candidates(c *scanner.Chunk, ru *rule, start, end int) []span {
+func (r *Rules) candidates(c *detect.Chunk, ru *rule, start, end int) []span {
 	if ru.fast == nil {
 		return []span{{start, end}}
 	}
@@ -181,7 +181,7 @@ func runes(text []byte) ([]byte, bool) {
 // decodedMatch reports whether ru's regex matches anywhere in window w
 // after any round of decoding: if not, gitleaks' decoding passes cannot
 // find anything there either.
-func (r *Rules) decodedMatch(c *scanner.Chunk, ru *rule, dec decoded, w window) bool {
+func (r *Rules) decodedMatch(c *detect.Chunk, ru *rule, dec decoded, w window) bool {
 	if ru.fast == nil {
 		return true
 	}
@@ -198,7 +198,7 @@ func (r *Rules) decodedMatch(c *scanner.Chunk, ru *rule, dec decoded, w window) 
 // decoding: around each group of lines the decoder changes, when the rule's
 // keyword is in their decoded text or close enough in the raw text (within
 // one of the rule's keyword windows).
-func decodedWindows(c *scanner.Chunk, ru *rule, kw []window, dec decoded, byRule []int) []window {
+func decodedWindows(c *detect.Chunk, ru *rule, kw []window, dec decoded, byRule []int) []window {
 	if len(dec.groups) == 0 || (len(kw) == 0 && len(byRule) == 0) {
 		return nil
 	}

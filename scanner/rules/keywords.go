@@ -3,7 +3,7 @@ package rules
 import (
 	"github.com/zricethezav/gitleaks/v8/detect/codec"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/detect"
 )
 
 // window is a range of line indexes within a chunk, both ends included.
@@ -11,7 +11,7 @@ type window struct{ from, to int }
 
 // windows returns, for each rule (by index), the merged line windows around
 // its keywords in c (nil for a rule with nothing to do).
-func (r *Rules) windows(c *scanner.Chunk) [][]window {
+func (r *Rules) windows(c *detect.Chunk) [][]window {
 	wins := make([][]window, len(r.rules))
 	last := len(c.Newlines()) // index of the chunk's last line
 	add := func(i, line int) {
@@ -61,7 +61,7 @@ func (r *Rules) windows(c *scanner.Chunk) [][]window {
 
 // lineCursor finds line indexes for ascending offsets in one pass.
 type lineCursor struct {
-	c    *scanner.Chunk
+	c    *detect.Chunk
 	i    int
 	prev int
 }
@@ -97,7 +97,7 @@ type decodedGroup struct {
 // decodedLines finds candidates with a byte scan that accepts at least every
 // segment the decoder's own patterns accept (see mayDecode), then decodes
 // each candidate line with gitleaks' decoder, DecodeDepth rounds deep.
-func (r *Rules) decodedLines(c *scanner.Chunk) decoded {
+func (r *Rules) decodedLines(c *detect.Chunk) decoded {
 	out := decoded{byRule: make([][]int, len(r.rules))}
 	data := c.Data
 	lastLine := -1
@@ -132,7 +132,7 @@ func (r *Rules) decodedLines(c *scanner.Chunk) decoded {
 
 // text returns lines [from, to] of c as they read after depth rounds of
 // decoding.
-func (d decoded) text(c *scanner.Chunk, from, to, depth int) []byte {
+func (d decoded) text(c *detect.Chunk, from, to, depth int) []byte {
 	var b []byte
 	at := from
 	for _, g := range d.groups {

@@ -21,17 +21,17 @@ import (
 	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	re2 "github.com/wasilibs/go-re2"
 	"github.com/zricethezav/gitleaks/v8/config"
-	"github.com/zricethezav/gitleaks/v8/detect"
+	gitleaks "github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/report"
 
-	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/detect"
 )
 
 // DecodeDepth is how many rounds of decoding (base64, hex, percent,
 // unicode escapes) run over text, as the gitleaks CLI does by default.
 const DecodeDepth = 5
 
-// Rules is a scanner.Detector for a gitleaks configuration.
+// Rules is a detect.Detector for a gitleaks configuration.
 type Rules struct {
 	cfg        config.Config
 	rules      []*rule
@@ -50,16 +50,16 @@ type Rules struct {
 	dirs   sync.Map  // directory path -> bool (allowlisted)
 }
 
-var _ scanner.Detector = (*Rules)(nil)
+var _ detect.Detector = (*Rules)(nil)
 
 type rule struct {
 	id       string
 	rule     config.Rule
 	plan     plan
-	detector *detect.Detector // decodes, DecodeDepth rounds
-	plain    *detect.Detector // does not decode: for text with nothing to decode
-	fast     *re2.Regexp      // the rule's regex in RE2, to find candidates fast; nil if RE2 rejects it
-	prefix   []string         // short keywords that begin tokens, for redaction
+	detector *gitleaks.Detector // decodes, DecodeDepth rounds
+	plain    *gitleaks.Detector // does not decode: for text with nothing to decode
+	fast     *re2.Regexp        // the rule's regex in RE2, to find candidates fast; nil if RE2 rejects it
+	prefix   []string           // short keywords that begin tokens, for redaction
 }
 
 // Options configures New.
@@ -98,10 +98,10 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 		for _, k := range cr.Keywords {
 			one.Keywords[k] = struct{}{}
 		}
-		d := detect.NewDetectorContext(ctx, one)
+		d := gitleaks.NewDetectorContext(ctx, one)
 		d.MaxDecodeDepth = depth
 		d.IgnoreGitleaksAllow = opts.IgnoreAllowComments
-		plain := detect.NewDetectorContext(ctx, one)
+		plain := gitleaks.NewDetectorContext(ctx, one)
 		plain.IgnoreGitleaksAllow = opts.IgnoreAllowComments
 		ru := &rule{id: id, rule: cr, detector: d, plain: plain}
 		if cr.Regex != nil {
@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 	return r
 }
 
-// Overlap implements scanner.Overlapper: gitleaks fragments are about
+// Overlap implements detect.Overlapper: gitleaks fragments are about
 // 100 KB, so no match of a bounded rule reaches further.
 func (r *Rules) Overlap() int { return 128 << 10 }
 
@@ -188,7 +188,7 @@ func withoutPaths(lists []*config.Allowlist) []*config.Allowlist {
 // starts at Data[start], back into an offset within Data. gitleaks counts
 // columns from the newline before a line (not after it) on every line but a
 // fragment's first.
-func toOffset(c *scanner.Chunk, start, startLine int, f report.Finding) int {
+func toOffset(c *detect.Chunk, start, startLine int, f report.Finding) int {
 	if f.StartLine == startLine {
 		return start + f.StartColumn - 1
 	}
@@ -330,7 +330,7 @@ func joinRE2(parts []string) *re2.Regexp {
 }
 
 // ignored reports whether a .gitleaksignore entry names the finding.
-func (r *Rules) ignored(c *scanner.Chunk, f report.Finding) bool {
+func (r *Rules) ignored(c *detect.Chunk, f report.Finding) bool {
 	if len(r.ignore) == 0 {
 		return false
 	}

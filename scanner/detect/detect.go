@@ -1,4 +1,9 @@
-package scanner
+// Package detect is the contract between the scanner and its detectors:
+// the Chunk of content the scanner hands every Detector, and the Match a
+// detector reports. Detectors (scanner/rules, scanner/known, a library
+// user's own) import only this package, so they do not depend on the
+// sources the scanner opens (images, git).
+package detect
 
 import "context"
 

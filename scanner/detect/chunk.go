@@ -1,4 +1,4 @@
-package scanner
+package detect
 
 import (
 	"bytes"
@@ -32,17 +32,13 @@ type Chunk struct {
 	First bool
 	// Last is true when Data reaches the end of the stream.
 	Last bool
+	// Binary is true for a text view of binary content (its printable
+	// runs), not text.
+	Binary bool
 
-	view     *view  // how positions map to byte offsets in binary content
-	id       string // the content's ID, for fingerprints
-	layer    string
 	newlines []int // positions of '\n' in Data, computed on first use
 	indexed  bool
 }
-
-// Binary reports whether the chunk is from a text view of binary content
-// (its printable runs), not from text.
-func (c *Chunk) Binary() bool { return c.view != nil }
 
 // Newlines returns the positions of every '\n' in Data, ascending.
 func (c *Chunk) Newlines() []int {
@@ -101,14 +97,8 @@ func (c *Chunk) Position(off int) (line, column int) {
 	return c.Line + i, column
 }
 
-// reset prepares c for reuse with new data.
-func (c *Chunk) reset() {
+// Reset prepares c for reuse with new data.
+func (c *Chunk) Reset() {
 	c.indexed = false
 	c.newlines = c.newlines[:0]
-}
-
-// view maps a position in a text view of binary content to a byte offset
-// in the content: base + scale*position.
-type view struct {
-	base, scale int64
 }
