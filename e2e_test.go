@@ -109,12 +109,7 @@ jobs:
 		}
 	}
 	write(".github/workflows/deploy.yml", workflow)
-	write("e2e.env", strings.Join([]string{
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL, "AWS_REGION=" + srv.Region,
-		"AWS_ACCESS_KEY_ID=" + fixture.AWSAccessKeyID(300), "AWS_SECRET_ACCESS_KEY=" + fixture.Password(301, 40),
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-		"PLANTED_TOKEN=" + token,
-	}, "\n")+"\n")
+	write("e2e.env", strings.Join(append(fake.Env(srv), "PLANTED_TOKEN="+token), "\n")+"\n")
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=e2e@example.com", "-c", "user.name=e2e", "commit", "-qm", "e2e"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = repo
@@ -290,12 +285,8 @@ deploy:
 	gitRepo(t, dir, files)
 	run := func(job string) (string, error) {
 		args := []string{"--force-shell-executor", job}
-		for _, v := range []string{
-			"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL, "AWS_REGION=" + srv.Region,
-			"AWS_ACCESS_KEY_ID=" + fixture.AWSAccessKeyID(668), "AWS_SECRET_ACCESS_KEY=" + fixture.Password(669, 40),
-			"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-			"HELM_CACHE_HOME=/tmp/helm-e2e", "HELM_CONFIG_HOME=/tmp/helm-e2e", "HELM_DATA_HOME=/tmp/helm-e2e",
-		} {
+		for _, v := range append(fake.Env(srv),
+			"HELM_CACHE_HOME=/tmp/helm-e2e", "HELM_CONFIG_HOME=/tmp/helm-e2e", "HELM_DATA_HOME=/tmp/helm-e2e") {
 			args = append(args, "--variable", v)
 		}
 		cmd := exec.Command(glci, args...)

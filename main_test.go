@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/secretgate/secretgate/internal/cli"
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
 )
@@ -23,15 +21,6 @@ import (
 // scripts: under -race, every start of the test binary would spend seconds
 // in go-re2's instrumented initialisation, and the scripts start it often.
 var binDir string
-
-func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"secretgate": func() {
-			stdio := cli.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}
-			os.Exit(cli.Main(context.Background(), os.Args[1:], stdio, os.Getenv))
-		},
-	})
-}
 
 // scriptBinary builds the secretgate the scripts run, once.
 func scriptBinary(t *testing.T) string {
@@ -88,11 +77,8 @@ func TestScript(t *testing.T) {
 				fake.Secret{Name: "proxy/HTTPS_PROXY", String: "http://proxy.example:3128"},
 			)
 			env.Defer(srv.Close)
-			for k, v := range map[string]string{
-				"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL, "AWS_REGION": srv.Region,
-				"AWS_ACCESS_KEY_ID": fixture.AWSAccessKeyID(80), "AWS_SECRET_ACCESS_KEY": fixture.Password(81, 40),
-				"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-			} {
+			for _, kv := range fake.Env(srv) {
+				k, v, _ := strings.Cut(kv, "=")
 				env.Setenv(k, v)
 			}
 			return nil

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/secretgate/secretgate/scanner/internal/archive"
 	"github.com/secretgate/secretgate/scanner/internal/binary"
 )
@@ -280,33 +282,10 @@ const smallMember = 4 << 20
 
 // scanTar scans a tar stream's members. Reading a tar is sequential, but
 // scanning its members need not be: small members are read into memory
-// and scanned by GOMAXPROCS goroutines (a bounded queue keeps memory at a
-// few of them), larger ones in turn.
+// and scanned by up to GOMAXPROCS goroutines, larger ones in turn.
 func (s *streamer) scanTar(ctx context.Context, target string, c Content, r io.Reader, depth int, b *budget, emit func(Finding)) error {
-	type job struct {
-		c    Content
-		data []byte
-	}
-	workers := runtime.GOMAXPROCS(0)
-	jobs := make(chan job, workers)
-	var wg sync.WaitGroup
-	var failMu sync.Mutex
-	var failed error
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				rd := bytes.NewReader(j.data)
-				err := s.scanStream(ctx, target, j.c, rd, rd, int64(len(j.data)), depth+1, 0, b, emit)
-				if err = s.settle(j.c, err, "member"); err != nil {
-					failMu.Lock()
-					failed = cmp.Or(failed, err)
-					failMu.Unlock()
-				}
-			}
-		}()
-	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0)) // Go blocks while that many are busy: memory stays at a few members
 	entries := 0
 	err := archive.ReadTar(r, func(m archive.Member) error {
 		if err := ctx.Err(); err != nil {
@@ -327,16 +306,14 @@ func (s *streamer) scanTar(ctx context.Context, target string, c Content, r io.R
 		if err != nil {
 			return err
 		}
-		select {
-		case jobs <- job{member(c, m.Name), data}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		mc := member(c, m.Name)
+		g.Go(func() error {
+			rd := bytes.NewReader(data)
+			return s.settle(mc, s.scanStream(ctx, target, mc, rd, rd, int64(len(data)), depth+1, 0, b, emit), "member")
+		})
+		return nil
 	})
-	close(jobs)
-	wg.Wait()
-	return cmp.Or(err, failed)
+	return cmp.Or(err, g.Wait())
 }
 
 func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.Reader, ra io.ReaderAt, size int64,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -109,6 +110,37 @@ func TestZipDirectoryBoundBeforeReading(t *testing.T) {
 	res, _ := scanDir(t, dir, scanner.Limits{MaxEntries: 1000})
 	if inc := strings.Join(res.Incomplete, "\n"); !strings.Contains(inc, "claims 60000 entries") {
 		t.Errorf("incomplete = %q, want the claimed entries refused", inc)
+	}
+
+	// Zip64: 5 million entries claimed, refused at the default limit
+	// without the memory Go's reader would take for its directory.
+	rec := make([]byte, 56)
+	copy(rec, "PK\x06\x06")
+	binary.LittleEndian.PutUint64(rec[4:], 44)
+	binary.LittleEndian.PutUint64(rec[24:], 5_000_000)
+	binary.LittleEndian.PutUint64(rec[32:], 5_000_000)
+	binary.LittleEndian.PutUint64(rec[40:], 5_000_000*46)
+	loc := make([]byte, 20)
+	copy(loc, "PK\x06\x07")
+	binary.LittleEndian.PutUint64(loc[8:], 0)
+	end := make([]byte, 22)
+	copy(end, "PK\x05\x06")
+	binary.LittleEndian.PutUint16(end[8:], 0xffff)
+	binary.LittleEndian.PutUint16(end[10:], 0xffff)
+	binary.LittleEndian.PutUint32(end[12:], 0xffffffff)
+	binary.LittleEndian.PutUint32(end[16:], 0xffffffff)
+	dir = t.TempDir()
+	write(t, dir, "five-million.zip", append(append(rec, loc...), end...))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res, _ = scanDir(t, dir, scanner.Limits{})
+	runtime.ReadMemStats(&after)
+	if inc := strings.Join(res.Incomplete, "\n"); !strings.Contains(inc, "claims 5000000 entries") {
+		t.Errorf("incomplete = %q, want the claimed entries refused", inc)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("scanning it allocated %d MiB, want the claim refused before any directory is read", grew>>20)
 	}
 }
 

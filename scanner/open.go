@@ -51,7 +51,7 @@ func Open(target string, opts OpenOptions) (Source, error) {
 		if errors.Is(statErr, os.ErrNotExist) {
 			return nil, fmt.Errorf("scanning %q: no such file or directory", target)
 		}
-		return nil, fmt.Errorf("scanning %q: %w", target, errors.Unwrap(statErr))
+		return nil, fmt.Errorf("scanning %q: %w", target, statErr)
 	}
 	return files.Path{Root: target, Nested: func(path string, dir bool) (source.Source, func(string) bool) {
 		return image.Detect(path, dir, opts.Image)

@@ -82,6 +82,11 @@ func Main(ctx context.Context, args []string, stdio IO, getenv Getenv) int {
 	if err == nil {
 		return ExitOK
 	}
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		// Go's "context canceled" says nothing to a user: a signal stopped it.
+		printError(stdio.Err, errors.New("interrupted"))
+		return ExitInterrupted
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {

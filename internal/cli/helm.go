@@ -145,15 +145,16 @@ func runHelm(ctx context.Context, opts *HelmOptions) error {
 		}()
 	}
 
-	res, err := runScrubbed(child{
-		argv: append([]string{opts.HelmBin}, argv...), env: opts.Environ(), io: opts.IO,
-		matcher: matcherFor(resolved, opts.Secrets.MinLength, warn), mask: opts.Mask, extra: extra,
-	})
+	res, err := runChild(scrub.Child{
+		Argv: append([]string{opts.HelmBin}, argv...), Env: opts.Environ(),
+		Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.Err,
+		Matcher: matcherFor(resolved, opts.Secrets.MinLength, warn), Mask: opts.Mask, Extra: extra,
+	}, opts.IO.Err)
 	if err != nil {
 		return err
 	}
-	if res.code != 0 {
-		return &exitError{code: res.code}
+	if res.Code != 0 {
+		return &exitError{code: res.Code}
 	}
 	return nil
 }

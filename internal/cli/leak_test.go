@@ -41,11 +41,8 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		fake.Secret{Name: "json", String: `{"password":"` + value + `"}`},
 	)
 	defer srv.Close()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": srv.URL, "AWS_REGION": srv.Region,
-		"AWS_ACCESS_KEY_ID": fixture.AWSAccessKeyID(80), "AWS_SECRET_ACCESS_KEY": fixture.Password(81, 40),
-		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
-	} {
+	for _, kv := range fake.Env(srv) {
+		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
 

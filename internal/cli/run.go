@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
-	"os/signal"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/secretgate/secretgate/internal/scrub"
-	"github.com/secretgate/secretgate/scanner"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
@@ -82,20 +79,20 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		env = append(env, s.Name+"="+s.Value)
 	}
 
-	c := child{argv: opts.Command, env: env, io: opts.IO, matcher: m, mask: opts.Mask}
+	c := scrub.Child{Argv: opts.Command, Env: env, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.Err, Matcher: m, Mask: opts.Mask}
 	if opts.Rules {
-		if c.rules, err = defaultRules(ctx); err != nil {
+		if c.Rules, err = defaultRules(ctx); err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
 	}
-	res, err := runScrubbed(c)
+	res, err := runChild(c, opts.IO.Err)
 	if err != nil {
 		return err
 	}
-	code := res.code
-	leaks := leakReport(m, res.counts...)
-	if res.ruleMasks > 0 {
-		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by gitleaks rules", plural(res.ruleMasks, "token")), ", ")
+	code := res.Code
+	leaks := leakReport(m, res.Counts...)
+	if res.RuleMasks > 0 {
+		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by gitleaks rules", plural(res.RuleMasks, "token")), ", ")
 	}
 	if leaks != "" {
 		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)
@@ -109,92 +106,19 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	return nil
 }
 
-// child is a process to run with its output scrubbed.
-type child struct {
-	argv    []string
-	env     []string
-	io      IO
-	matcher *known.Matcher
-	mask    string
-	extra   []*os.File       // passed as file descriptors 3, 4, ...
-	rules   scanner.Detector // when set, also masks what it finds, line by line
-}
-
-// childResult is how a child ended.
-type childResult struct {
-	code      int     // its exit status, or 128+N when killed by signal N
-	counts    [][]int // masked runs per secret, on stdout and on stderr
-	ruleMasks int     // tokens masked because a rule matched them
-}
-
-// runScrubbed starts c with its stdout and stderr passed through
-// scrubbers, passes INT, TERM and HUP on to it, and waits for it.
-func runScrubbed(c child) (childResult, error) {
-	outW, errW := c.io.Out, c.io.Err
-	var lines []*scrub.Lines
-	if c.rules != nil {
-		lo, le := scrub.NewLines(outW, c.rules, c.mask), scrub.NewLines(errW, c.rules, c.mask)
-		lines = []*scrub.Lines{lo, le}
-		outW, errW = lo, le
-	}
-	stdout := scrub.New(outW, c.matcher, c.mask)
-	stderr := scrub.New(errW, c.matcher, c.mask)
-	cmd := exec.Command(c.argv[0], c.argv[1:]...)
-	cmd.Env = c.env
-	cmd.Stdin = c.io.In
-	cmd.Stdout = stdout
-	cmd.Stderr = stderr
-	cmd.ExtraFiles = c.extra
-	if err := cmd.Start(); err != nil {
-		code := 126
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			code = 127
-		}
-		return childResult{}, &exitError{code: code, err: fmt.Errorf("running %q: %w", c.argv[0], errors.Unwrap(err))}
-	}
-	for _, f := range c.extra {
-		f.Close() // the child has its own copies
-	}
-
-	// Pass signals on to the child; it decides whether to stop.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	waitErr := cmd.Wait()
-	close(done)
-	flushErr := errors.Join(stdout.Close(), stderr.Close())
-	res := childResult{counts: [][]int{stdout.Counts(), stderr.Counts()}}
-	for _, l := range lines {
-		flushErr = errors.Join(flushErr, l.Close())
-		res.ruleMasks += l.Masked()
-	}
-
-	var exitErr *exec.ExitError
+// runChild runs a scrubbed child, says on stderr if a signal killed it,
+// and turns a start failure into the shell's exit status.
+func runChild(c scrub.Child, stderr io.Writer) (scrub.Exit, error) {
+	res, err := c.Run()
+	var se *scrub.StartError
 	switch {
-	case errors.As(waitErr, &exitErr):
-		status, _ := exitErr.Sys().(syscall.WaitStatus)
-		if status.Signaled() {
-			fmt.Fprintf(c.io.Err, "secretgate: %s was killed by signal %s\n", c.argv[0], signalName(status.Signal()))
-			res.code = 128 + int(status.Signal())
-		} else {
-			res.code = exitErr.ExitCode()
-		}
-	case waitErr != nil:
-		return res, &exitError{code: ExitError, err: fmt.Errorf("running %q: %w", c.argv[0], waitErr)}
+	case errors.As(err, &se):
+		return res, &exitError{code: se.Code, err: se.Err}
+	case err != nil:
+		return res, &exitError{code: ExitError, err: err}
 	}
-	if flushErr != nil {
-		return res, &exitError{code: ExitError, err: fmt.Errorf("writing the output of %q: %w", c.argv[0], flushErr)}
+	if res.Signal != "" {
+		fmt.Fprintf(stderr, "secretgate: %s was killed by signal %s\n", c.Argv[0], res.Signal)
 	}
 	return res, nil
 }
@@ -215,18 +139,4 @@ func leakReport(m *known.Matcher, counts ...[]int) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
-}
-
-func signalName(s syscall.Signal) string {
-	switch s {
-	case syscall.SIGINT:
-		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGHUP:
-		return "SIGHUP"
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	}
-	return s.String()
 }

@@ -166,12 +166,12 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 		return err
 	}
 
-	progress := &scanner.Progress{}
-	stop := showProgress(opts, progress)
-	start := time.Now()
 	if opts.MaxArchiveDepth < 0 {
 		return usageError("--max-archive-depth %d: want 0 or more", opts.MaxArchiveDepth)
 	}
+	progress := &scanner.Progress{}
+	stop := showProgress(opts, progress)
+	start := time.Now()
 	limits := scanner.Limits{MaxDepth: opts.MaxArchiveDepth, NoArchives: opts.MaxArchiveDepth == 0, SkipBinaries: opts.NoBinaries}
 	scanOpts := scanner.Options{Warn: warn, Progress: progress, Limits: limits, FingerprintKey: key}
 	if opts.Quiet {
@@ -526,7 +526,7 @@ func writeReportFile(r reportSpec, rep *report.Report) error {
 	dir := filepath.Dir(r.path)
 	tmp, err := os.CreateTemp(dir, ".secretgate-report-*")
 	if err != nil {
-		return fmt.Errorf("writing report %q: %w", r.path, errors.Unwrap(err))
+		return fmt.Errorf("writing report %q: %w", r.path, unwrapPath(err))
 	}
 	defer os.Remove(tmp.Name())
 	if err := report.Write(tmp, r.format, rep, report.Options{}); err != nil {
@@ -541,7 +541,7 @@ func writeReportFile(r reportSpec, rep *report.Report) error {
 		return fmt.Errorf("writing report %q: %w", r.path, err)
 	}
 	if err := os.Rename(tmp.Name(), r.path); err != nil {
-		return fmt.Errorf("writing report %q: %w", r.path, errors.Unwrap(err))
+		return fmt.Errorf("writing report %q: %w", r.path, unwrapPath(err))
 	}
 	return nil
 }

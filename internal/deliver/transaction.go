@@ -77,7 +77,7 @@ func (t *Transaction) Check() error {
 		}
 		fh, err := os.OpenFile(a.path, os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
-			return fmt.Errorf("delivering to %s %s: %w", a.label, a.path, unwrapPath(err))
+			return fmt.Errorf("delivering to %s: %w", a.label, err)
 		}
 		fh.Close()
 	}
@@ -104,7 +104,7 @@ func (t *Transaction) Commit() (err error) {
 		f := &t.files[i]
 		// A link, unlike a rename, fails if the path exists meanwhile.
 		if err := os.Link(f.tmp, f.path); err != nil {
-			return fmt.Errorf("delivering to %s: %w", f.path, unwrapPath(err))
+			return fmt.Errorf("delivering to %s: %w", f.path, err)
 		}
 		f.done = true
 		os.Remove(f.tmp)
@@ -113,7 +113,7 @@ func (t *Transaction) Commit() (err error) {
 	for i := range t.appends {
 		a := &t.appends[i]
 		if err := a.commit(); err != nil {
-			return fmt.Errorf("delivering to %s %s: %w", a.label, a.path, unwrapPath(err))
+			return fmt.Errorf("delivering to %s: %w", a.label, err)
 		}
 	}
 	for _, s := range t.streams {
@@ -155,7 +155,7 @@ func (t *Transaction) undo() error {
 	for _, a := range t.appends {
 		if a.done {
 			if err := os.Truncate(a.path, a.size); err != nil {
-				errs = append(errs, fmt.Errorf("undoing %s %s: %w", a.label, a.path, err))
+				errs = append(errs, fmt.Errorf("undoing %s: %w", a.label, err))
 			}
 		}
 	}
@@ -171,7 +171,7 @@ func writeTemp(path string, data []byte) (string, error) {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".secretgate-"+hex.EncodeToString(r[:]))
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", unwrapPath(err)
+		return "", err
 	}
 	_, err = f.Write(data)
 	if err = errors.Join(err, f.Close()); err != nil {
@@ -179,12 +179,4 @@ func writeTemp(path string, data []byte) (string, error) {
 		return "", err
 	}
 	return tmp, nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

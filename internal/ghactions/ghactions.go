@@ -90,11 +90,11 @@ func (s *Step) AppendSummary(markdown string) error {
 	}
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
 	}
 	_, err = f.Write([]byte(markdown + "\n"))
 	if err = errors.Join(err, f.Close()); err != nil {
-		return fmt.Errorf("GITHUB_STEP_SUMMARY %s: %w", path, err)
+		return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
 	}
 	return nil
 }
@@ -155,12 +155,4 @@ func delimiter(value string) (string, error) {
 		}
 	}
 	return "", errors.New("the value holds every delimiter tried")
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

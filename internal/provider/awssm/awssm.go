@@ -9,7 +9,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -22,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	"gopkg.in/yaml.v3"
 
 	"github.com/secretgate/secretgate/internal/provider"
@@ -66,6 +69,10 @@ func New(callTimeout time.Duration) *Provider {
 			return c, nil
 		}
 		opts := []func(*config.LoadOptions) error{
+			// The SDK's own log lines (a WARN about checksums, retries) would
+			// reach the step's log unasked: errors say what went wrong.
+			config.WithLogger(logging.Nop{}),
+			config.WithClientLogMode(0),
 			config.WithRetryer(func() aws.Retryer {
 				return retry.NewStandard(func(o *retry.StandardOptions) {
 					o.MaxAttempts = 5
@@ -83,7 +90,9 @@ func New(callTimeout time.Duration) *Provider {
 		if cfg.Region == "" {
 			return nil, errors.New("no AWS region: set AWS_REGION, or ?region= on the reference")
 		}
-		c := secretsmanager.NewFromConfig(cfg)
+		c := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			o.HTTPClient = limitedClient{o.HTTPClient} // after the SDK set it up (AWS_CA_BUNDLE included)
+		})
 		clients[region] = c
 		p.regions.Store(region, cfg.Region)
 		return c, nil
@@ -386,4 +395,45 @@ func (p *Provider) regionName(r string) string {
 		return used.(string)
 	}
 	return r
+}
+
+// MaxResponse bounds one Secrets Manager response, read before it is
+// parsed: a secret holds at most 64 KiB, a batch at most 20 secrets (with
+// binary ones base64-encoded in JSON), a list page only names. A larger
+// response is an error, not memory.
+const MaxResponse = 8 << 20
+
+// limitedClient cuts every response body at MaxResponse.
+type limitedClient struct{ c aws.HTTPClient }
+
+func (l limitedClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := l.c.Do(req)
+	if resp != nil && resp.Body != nil {
+		resp.Body = &limitedBody{ReadCloser: resp.Body, left: MaxResponse}
+	}
+	return resp, err
+}
+
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the response is larger than %d MiB", MaxResponse>>20)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left <= 0 && err == nil {
+		// One more byte would be too many: find out now.
+		var one [1]byte
+		if m, _ := b.ReadCloser.Read(one[:]); m > 0 {
+			return n, fmt.Errorf("the response is larger than %d MiB", MaxResponse>>20)
+		}
+	}
+	return n, err
 }

@@ -16,14 +16,10 @@ import (
 
 // env points the real SDK at srv, with throw-away credentials.
 func env(t *testing.T, srv *fake.Server) {
-	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", srv.URL)
-	t.Setenv("AWS_REGION", srv.Region)
-	t.Setenv("AWS_ACCESS_KEY_ID", fixture.AWSAccessKeyID(90))
-	t.Setenv("AWS_SECRET_ACCESS_KEY", fixture.Password(91, 40))
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_PROFILE", "")
+	for _, kv := range fake.Env(srv) {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
 
 func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
@@ -187,5 +183,21 @@ func TestARNPartitionsAndRegions(t *testing.T) {
 	}
 	if _, err := parse(secretref.Ref{Raw: "x", Path: "arn:aws:s3:::bucket"}); err == nil {
 		t.Error("parse accepted an S3 ARN")
+	}
+}
+
+// TestResponseSizeBound: a response larger than MaxResponse is an error
+// naming the reference, read no further, and never a value in a message.
+func TestResponseSizeBound(t *testing.T) {
+	huge := strings.Repeat("v", MaxResponse+1024)
+	srv := fake.New("eu-west-1", fake.Secret{Name: "huge", String: huge})
+	defer srv.Close()
+	env(t, srv)
+	_, err := resolve(t, New(5*time.Second), "ref+awssecrets://huge")
+	if err == nil || !strings.Contains(err.Error(), "larger than 8 MiB") || !strings.Contains(err.Error(), "huge") {
+		t.Errorf("resolve = %v, want the response refused as too large, naming the reference", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "vvvvvvvv") {
+		t.Error("the error holds the value")
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/secretgate/secretgate/internal/fixture"
 )
 
 // Secret is a stored secret: a string or binary value.
@@ -43,6 +45,18 @@ type Fault struct {
 	Status int    // HTTP status, e.g. 400, 500
 	Type   string // __type, e.g. ThrottlingException
 	Delay  time.Duration
+}
+
+// Env is the environment that points the real AWS SDK at s, with
+// throw-away credentials and no profile, metadata service or shared
+// files: NAME=VALUE pairs, as exec.Cmd.Env and `--variable` flags take.
+func Env(s *Server) []string {
+	return []string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + s.URL, "AWS_REGION=" + s.Region,
+		"AWS_ACCESS_KEY_ID=" + fixture.AWSAccessKeyID(90), "AWS_SECRET_ACCESS_KEY=" + fixture.Password(91, 40),
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PROFILE=",
+	}
 }
 
 // New starts a server in region holding secrets.
