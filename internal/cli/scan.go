@@ -334,7 +334,8 @@ func fingerprintKey(opts *ScanOptions, dirs []string) ([]byte, error) {
 		}
 		return []byte(k), nil
 	}
-	for _, p := range ignoreFiles(dirs, KeyFile) {
+	if files := ignoreFiles(dirs, KeyFile); len(files) > 0 {
+		p := files[0] // the nearest: the working directory's, then the targets'
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, usageError("reading %s: %v", p, unwrapPath(err))
