@@ -23,6 +23,12 @@ type Location struct {
 	Layer string `json:"layer,omitempty"`
 	// Deleted marks a file a later image layer deleted.
 	Deleted bool `json:"deleted,omitempty"`
+	// Commit (full SHA), Author, Email and Date (RFC 3339) say which commit
+	// of git history added the content, for history findings.
+	Commit string `json:"commit,omitempty"`
+	Author string `json:"author,omitempty"`
+	Email  string `json:"email,omitempty"`
+	Date   string `json:"date,omitempty"`
 }
 
 // Finding is one secret found. It never holds the secret: only a redacted
@@ -38,6 +44,8 @@ type Finding struct {
 	// Fingerprint identifies the finding across runs: stable when code
 	// moves, new when the secret changes. See Fingerprint.
 	Fingerprint string `json:"fingerprint"`
+
+	order int // 1 + the commit's Order, for history; 0 otherwise
 }
 
 // Fingerprint identifies a finding across runs and machines without

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/secretgate/secretgate/scanner/files"
+	"github.com/secretgate/secretgate/scanner/git"
 	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/source"
 )
@@ -21,6 +22,8 @@ type OpenOptions struct {
 	Stdin io.Reader
 	// Image configures image targets and the images met in directories.
 	Image image.Options
+	// Git configures git: targets (history).
+	Git git.Options
 }
 
 // Open turns a target, as a user names it, into a Source:
@@ -30,7 +33,9 @@ type OpenOptions struct {
 //     images (and still as what they are on disk); a path wins over an
 //     image transport of the same spelling (a directory named "oci:x");
 //   - docker://REF, docker-daemon:REF, docker-archive:PATH[:REF],
-//     oci:DIR[:REF], oci-archive:PATH[:REF]: an image.
+//     oci:DIR[:REF], oci-archive:PATH[:REF]: an image;
+//   - git:PATH: the history of the repository at PATH (a work tree or a
+//     bare repository).
 //
 // Nothing is read until the scan: Open only checks that the target can be.
 func Open(target string, opts OpenOptions) (Source, error) {
@@ -41,12 +46,15 @@ func Open(target string, opts OpenOptions) (Source, error) {
 		return files.Reader{Label: "-", R: opts.Stdin}, nil
 	}
 	_, statErr := os.Lstat(target)
+	if statErr != nil && strings.HasPrefix(target, "git:") {
+		return git.New(target, opts.Git)
+	}
 	if statErr != nil && image.IsTarget(target) {
 		return image.New(target, opts.Image)
 	}
 	if statErr != nil {
 		if scheme, _, ok := strings.Cut(target, "://"); ok {
-			return nil, fmt.Errorf("scanning %q: unknown transport %q (want %s)", target, scheme, ImageTransports)
+			return nil, fmt.Errorf("scanning %q: unknown transport %q (want %s, or git:PATH)", target, scheme, ImageTransports)
 		}
 		if errors.Is(statErr, os.ErrNotExist) {
 			return nil, fmt.Errorf("scanning %q: no such file or directory", target)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+
+	"github.com/secretgate/secretgate/scanner/source"
 )
 
 // streamer reads contents as overlapping chunks and runs the detectors.
@@ -37,7 +39,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *
 	defer s.buffers.Put(buf)
 	data := (*buf)[:0]
 	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, Binary: v != nil}
-	at := place{target: target, id: contentID(c), layer: c.Layer, view: v}
+	at := place{target: target, id: contentID(c), layer: c.Layer, view: v, commit: c.Commit}
 	var total int64
 	var readErr error
 	eof := false
@@ -116,6 +118,7 @@ func (s *streamer) activeDetectors(data []byte) []Detector {
 type place struct {
 	target, id, layer string
 	view              *view // how positions map to byte offsets in binary content
+	commit            *source.Commit
 }
 
 // view maps a position in a text view of binary content to a byte offset
@@ -132,6 +135,9 @@ func (s *streamer) finding(at place, c *Chunk, m Match) Finding {
 		Encoding:    m.Encoding,
 		Redacted:    Redact(m.Prefix),
 		Fingerprint: Fingerprint(s.key, m.Rule, at.id, m.Secret),
+	}
+	if cm := at.commit; cm != nil {
+		f.Commit, f.Author, f.Email, f.Date, f.order = cm.SHA, cm.Author, cm.Email, cm.Date, cm.Order+1
 	}
 	switch {
 	case m.Start < 0:

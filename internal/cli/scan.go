@@ -20,6 +20,7 @@ import (
 	"github.com/secretgate/secretgate/internal/gitlabci"
 	"github.com/secretgate/secretgate/internal/report"
 	"github.com/secretgate/secretgate/scanner"
+	"github.com/secretgate/secretgate/scanner/git"
 	"github.com/secretgate/secretgate/scanner/image"
 	"github.com/secretgate/secretgate/scanner/rules"
 	"github.com/secretgate/secretgate/scanner/staged"
@@ -43,6 +44,9 @@ type ScanOptions struct {
 	Staged         bool     // scan what the git index holds, as a commit will record it
 	ExtraTargets   []string // --target: targets given as flags (the action's input)
 	FailOnFindings bool
+
+	LogOpts     string // git: targets: git log arguments
+	SinceCommit string // git: targets: REV..HEAD for every ref
 
 	Platform         string // one platform of a multi-platform image
 	InsecureRegistry bool
@@ -100,6 +104,8 @@ the scan could not be done or its result cannot be trusted.`,
 	f.BoolVar(&opts.Strict, "strict", false, "exit 2 when anything could not be fully scanned (a limit, a corrupt or encrypted member)")
 	f.IntVar(&opts.MaxArchiveDepth, "max-archive-depth", 5, "how many archives deep to open members; 0 leaves archives closed")
 	f.BoolVar(&opts.NoBinaries, "no-binaries", false, "do not read binary content (its printable runs), as gitleaks dir does")
+	f.StringVar(&opts.LogOpts, "log-opts", "", "git: targets: git log arguments, a revision range and limiting options (\"main..HEAD\")")
+	f.StringVar(&opts.SinceCommit, "since-commit", "", "git: targets: scan what every ref added since REV (REV..HEAD for every ref)")
 	f.StringVar(&opts.Platform, "platform", "", "scan only this platform of a multi-platform image (linux/amd64); default: all")
 	f.BoolVar(&opts.InsecureRegistry, "insecure-registry", false, "allow plain HTTP registries for docker:// targets")
 	f.StringVar(&opts.RegistryUsername, "registry-username", "", "user name for the registry of docker:// targets")
@@ -186,7 +192,8 @@ func runScan(ctx context.Context, opts *ScanOptions) error {
 	rep := &report.Report{
 		Root:  root,
 		Stats: res.Stats, Targets: opts.Targets, Incomplete: res.Incomplete, Start: start, End: time.Now(), Version: version,
-		CommitSHA: cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
+		CommitSHA:     cmp.Or(opts.Getenv("CI_COMMIT_SHA"), opts.Getenv("GITHUB_SHA")),
+		RepositoryURI: repositoryURI(opts.Getenv),
 	}
 	if opts.WriteBaseline != "" {
 		rep.Findings = res.Findings
@@ -396,10 +403,14 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		sources = append(sources, staged.Index{})
 		dirs = append(dirs, top)
 	}
+	logOpts, err := splitWords(opts.LogOpts)
+	if err != nil {
+		return nil, nil, usageError("--log-opts: %v", err)
+	}
 	open := scanner.OpenOptions{Stdin: opts.IO.In, Image: image.Options{
 		Platform: opts.Platform, Insecure: opts.InsecureRegistry, Username: opts.RegistryUsername,
 		Getenv: opts.Getenv, Workers: 4,
-	}}
+	}, Git: git.Options{LogOpts: logOpts, SinceCommit: opts.SinceCommit, Getenv: opts.Getenv}}
 	if opts.PasswordStdin {
 		pw, err := io.ReadAll(io.LimitReader(opts.IO.In, 64<<10))
 		if err != nil {
@@ -419,8 +430,12 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 		if err != nil {
 			return nil, nil, &exitError{code: ExitError, err: hinted{err, imageHint(t)}}
 		}
-		if info, err := os.Stat(t); err == nil {
-			dir := t
+		p := t
+		if rest, ok := strings.CutPrefix(t, "git:"); ok && !fileExists(t) {
+			p = rest // history: the repository's own configuration applies
+		}
+		if info, err := os.Stat(p); err == nil {
+			dir := p
 			if !info.IsDir() {
 				dir = filepath.Dir(t)
 			}
@@ -437,7 +452,7 @@ func scanSources(opts *ScanOptions) ([]scanner.Source, []string, error) {
 // imageHint helps with a target that was meant as an image.
 func imageHint(target string) string {
 	if image.IsTarget(target) || strings.Contains(target, "://") {
-		return "image targets: " + scanner.ImageTransports
+		return "image targets: " + scanner.ImageTransports + "; history: git:PATH"
 	}
 	return ""
 }
@@ -497,6 +512,17 @@ func ignoreFiles(dirs []string, name string) []string {
 		}
 	}
 	return files
+}
+
+// repositoryURI is the CI system's address of the repository scanned.
+func repositoryURI(getenv Getenv) string {
+	if u := getenv("CI_PROJECT_URL"); u != "" {
+		return u
+	}
+	if server, repo := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"); server != "" && repo != "" {
+		return server + "/" + repo
+	}
+	return ""
 }
 
 // workTreeTop returns the top of the git work tree holding dir (where a

@@ -35,6 +35,10 @@ func Annotations(r *Report) []ghactions.Annotation {
 		if member != "" {
 			where += "!" + member
 		}
+		if f.Commit != "" {
+			where += " in commit " + f.Commit
+			a.Line, a.Col = 0, 0 // a line of an old version, not of the file checked out
+		}
 		a.Message = fmt.Sprintf("%s (%s) in %s; fingerprint %s", describe(f), f.Redacted, where, f.Fingerprint)
 		out = append(out, a)
 	}

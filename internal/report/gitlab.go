@@ -106,7 +106,7 @@ func GitLab(w io.Writer, r *Report) error {
 			Description: fmt.Sprintf("%s (%s) in %s", describe(f), f.Redacted, where),
 			Severity:    "Critical",
 			Solution:    "Remove the secret, rotate it (treat it as leaked), and load it at run time from a secrets manager.",
-			Location:    gitlabLocation{File: file, StartLine: max(1, f.Line), Commit: gitlabCommit{SHA: sha}},
+			Location:    gitlabLocation{File: file, StartLine: max(1, f.Line), Commit: gitlabCommit{SHA: cmp.Or(f.Commit, sha)}},
 		}
 		// GitLab keys a finding on its first identifier, file and lines:
 		// findings in archives and images share the outer file, so the

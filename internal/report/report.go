@@ -38,6 +38,9 @@ type Report struct {
 	Start, End time.Time
 	Version    string // secretgate's version
 	CommitSHA  string // the commit scanned (GitLab's CI_COMMIT_SHA), if known
+	// RepositoryURI is the repository's address (GitHub's or GitLab's
+	// server and project), for SARIF's versionControlProvenance.
+	RepositoryURI string
 }
 
 // Formats lists the formats Write knows, in the order help shows them.
@@ -133,8 +136,8 @@ func (r *Report) Rules() []Rule {
 // "!", if anything.
 func ArtifactPath(f scanner.Finding) (file, member string) {
 	p := f.Path
-	if t := f.Target; t != "" && t != "." && t != "-" && !strings.HasPrefix(p, t) {
-		p = path.Join(t, p)
+	if t := strings.TrimPrefix(f.Target, "git:"); t != "" && t != "." && t != "-" && !strings.HasPrefix(p, t) {
+		p = path.Join(t, p) // a file, or a blob of git:DIR's history, under its target
 	}
 	file, member, _ = strings.Cut(p, "!")
 	for _, prefix := range []string{"docker-archive:", "oci-archive:", "oci:", "docker://", "docker-daemon:"} {

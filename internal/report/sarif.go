@@ -26,6 +26,13 @@ type sarifRun struct {
 	Tool        sarifTool         `json:"tool"`
 	Results     []sarifResult     `json:"results"`
 	Invocations []sarifInvocation `json:"invocations,omitempty"`
+	// VersionControl names the repository whose history was scanned.
+	VersionControl []sarifVCS `json:"versionControlProvenance,omitempty"`
+}
+
+type sarifVCS struct {
+	RepositoryURI string `json:"repositoryUri"`
+	RevisionID    string `json:"revisionId,omitempty"`
 }
 
 type sarifTool struct {
@@ -165,6 +172,9 @@ func SARIF(w io.Writer, r *Report) error {
 			loc.Physical.Region.ByteOffset = int(f.Offset)
 		}
 		msg := fmt.Sprintf("%s: %s (%s) in %s", f.Rule, describe(f), f.Redacted, where)
+		if f.Commit != "" {
+			msg += fmt.Sprintf(", added in commit %s by %s on %s", f.Commit, f.Author, f.Date)
+		}
 		if f.Line > 0 && member != "" {
 			msg += fmt.Sprintf(" at line %d", f.Line)
 		}
@@ -176,6 +186,14 @@ func SARIF(w io.Writer, r *Report) error {
 			Locations:           []sarifLocation{loc},
 			PartialFingerprints: map[string]string{"secretgate/v2": f.Fingerprint},
 		})
+	}
+	if r.RepositoryURI != "" {
+		for _, f := range findings {
+			if f.Commit != "" {
+				run.VersionControl = []sarifVCS{{RepositoryURI: r.RepositoryURI, RevisionID: r.CommitSHA}}
+				break
+			}
+		}
 	}
 	run.Invocations = []sarifInvocation{{ExecutionSuccessful: len(r.Incomplete) == 0, Notifications: notes}}
 	for _, inc := range r.Incomplete {

@@ -40,6 +40,9 @@ func Text(w io.Writer, r *Report, color bool) error {
 			fmt.Fprintf(bw, "Encoding:    %s\n", f.Encoding)
 		}
 		fmt.Fprintf(bw, "Location:    %s\n", paint(bold, Printable(Where(f))))
+		if f.Commit != "" {
+			fmt.Fprintf(bw, "Commit:      %s (%s <%s>, %s)\n", f.Commit, Printable(f.Author), Printable(f.Email), f.Date)
+		}
 		if f.Layer != "" {
 			layer := f.Layer
 			if f.Deleted {
@@ -57,7 +60,7 @@ func Text(w io.Writer, r *Report, color bool) error {
 // be opened from where the scan ran.
 func Where(f scanner.Finding) string {
 	s := f.Path
-	if t := f.Target; t != "" && t != "." && t != "-" && !strings.HasPrefix(s, t) {
+	if t := strings.TrimPrefix(f.Target, "git:"); t != "" && t != "." && t != "-" && !strings.HasPrefix(s, t) {
 		s = path.Join(t, s)
 	}
 	switch {
@@ -65,6 +68,9 @@ func Where(f scanner.Finding) string {
 		s += fmt.Sprintf(":%d:%d", f.Line, f.Column)
 	case f.Offset > 0:
 		s += fmt.Sprintf("@%d", f.Offset)
+	}
+	if f.Commit != "" {
+		s += " in commit " + shortSHA(f.Commit)
 	}
 	return s
 }
@@ -102,4 +108,11 @@ func Printable(s string) string {
 
 func unsafeRune(r rune) bool {
 	return r < 0x20 || r == 0x7f || 0x80 <= r && r < 0xa0 || unicode.Is(unicode.Cf, r) || r == utf8.RuneError || r == 0x2028 || r == 0x2029
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }

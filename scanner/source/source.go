@@ -59,6 +59,16 @@ type Content struct {
 	// nested source already reads, such as the layers of a docker save
 	// tarball scanned as an image: they are not scanned twice.
 	Covered func(member string) bool
+	// Commit is the commit that added the content, for git history.
+	Commit *Commit
+}
+
+// Commit is a commit of git history, as findings report it. Order ranks
+// commits oldest first: a secret found in several commits' versions of a
+// file is reported once, at the oldest.
+type Commit struct {
+	SHA, Author, Email, Date string
+	Order                    int
 }
 
 // Layered is implemented by sources whose contents lie in stacked layers
