@@ -42,10 +42,16 @@ func (s *Source) revisions(ctx context.Context) (revisions, error) {
 		}
 		return revisions{args: []string{"--all", "--not", s.opts.SinceCommit}, why: "--since-commit"}, nil
 	case env("PRE_COMMIT_FROM_REF") != "" && env("PRE_COMMIT_TO_REF") != "":
-		return s.between(ctx, env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF"), "the pushed commits (pre-push)", "")
+		from, to := env("PRE_COMMIT_FROM_REF"), env("PRE_COMMIT_TO_REF")
+		if from == zeroSHA { // a new branch: what no remote has yet
+			return revisions{args: []string{to, "--not", "--remotes"}, why: "the pushed commits (pre-push)"}, nil
+		}
+		return s.between(ctx, from, to, "the pushed commits (pre-push)", "")
 	case env("GITHUB_ACTIONS") == "true" && env("GITHUB_EVENT_PATH") != "":
 		return s.github(ctx)
-	case env("GITLAB_CI") == "true":
+	case env("GITLAB_CI") != "" || env("CI_MERGE_REQUEST_DIFF_BASE_SHA") != "":
+		// GITLAB_CI is "true" in GitLab, "false" in gitlab-ci-local, which
+		// sets the same commit variables.
 		hint := "set GIT_DEPTH: 0 (or a depth that reaches it) in the job's variables"
 		if base := env("CI_MERGE_REQUEST_DIFF_BASE_SHA"); base != "" {
 			return s.between(ctx, base, "HEAD", "the merge request's commits", hint)
