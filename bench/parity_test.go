@@ -124,3 +124,73 @@ func run(t *testing.T, name string, args ...string) {
 		t.Fatalf("%s: %v\n%s", name, err, out)
 	}
 }
+
+// TestGitParityWithGitleaks builds a repository of a few hundred commits of
+// real source (gitrepo.sh: files added, edited, deleted and re-added) and
+// requires `secretgate scan git:` to find the same (rule, path) pairs as
+// `gitleaks git` in what gitleaks reads as text. gitleaks reports a secret
+// at every commit that adds its line, secretgate once at the oldest: the
+// pairs, not the counts, are compared.
+func TestGitParityWithGitleaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries and a repository of hundreds of commits: not in -short mode")
+	}
+	dir := t.TempDir()
+	repo := filepath.Join(dir, "repo")
+	if out, err := exec.Command("bash", "gitrepo.sh", repo).CombinedOutput(); err != nil {
+		t.Fatalf("gitrepo.sh: %v\n%s", err, out)
+	}
+	gitleaks := filepath.Join(dir, "gitleaks")
+	secretgate := filepath.Join(dir, "secretgate")
+	build(t, "-tags", "gore2regex", "-o", gitleaks, "github.com/zricethezav/gitleaks/v8")
+	build(t, "-o", secretgate, "github.com/secretgate/secretgate")
+
+	report := filepath.Join(dir, "gitleaks.json")
+	run(t, gitleaks, "git", repo, "--no-banner", "--log-level", "error", "--exit-code", "0",
+		"--report-format", "json", "--report-path", report)
+	var theirs []struct{ RuleID, File string }
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &theirs); err != nil {
+		t.Fatalf("gitleaks report: %v", err)
+	}
+	want := map[string]bool{}
+	for _, f := range theirs {
+		want[f.RuleID+" "+f.File] = true
+	}
+	out, err := exec.Command(secretgate, "scan", "--quiet", "--format", "json", "git:"+repo).Output()
+	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 1) {
+		t.Fatalf("secretgate scan: %v\n%s", err, out)
+	}
+	var ours struct {
+		Findings []struct {
+			Rule, Path, Commit string
+			Offset             int64
+		}
+	}
+	if err := json.Unmarshal(out, &ours); err != nil {
+		t.Fatalf("secretgate output: %v", err)
+	}
+	got := map[string]bool{}
+	beyond := 0
+	for _, f := range ours.Findings {
+		if f.Commit == "" {
+			t.Errorf("%s: no commit", f.Path)
+		}
+		if f.Offset > 0 || strings.Contains(f.Path, "!") {
+			beyond++
+			continue
+		}
+		got[f.Rule+" "+f.Path] = true
+	}
+	if len(want) == 0 {
+		t.Fatal("gitleaks found nothing: the repository is not what this test expects")
+	}
+	t.Logf("gitleaks: %d findings in %d (rule, path) pairs; secretgate: %d pairs, and %d in binaries and archives",
+		len(theirs), len(want), len(got), beyond)
+	if missing, extra := diff(want, got), diff(got, want); len(missing)+len(extra) > 0 {
+		t.Errorf("(rule, path) pairs differ from gitleaks'\nonly gitleaks: %v\nonly secretgate: %v", missing, extra)
+	}
+}
