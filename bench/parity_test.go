@@ -37,21 +37,7 @@ func TestParityWithGitleaks(t *testing.T) {
 	build(t, "-tags", "gore2regex", "-o", gitleaks, "github.com/zricethezav/gitleaks/v8")
 	build(t, "-o", secretgate, "github.com/secretgate/secretgate")
 
-	report := filepath.Join(dir, "gitleaks.json")
-	run(t, gitleaks, "dir", corpus, "--no-banner", "--log-level", "error", "--exit-code", "0",
-		"--report-format", "json", "--report-path", report)
-	var theirs []struct {
-		RuleID    string
-		File      string
-		StartLine int
-	}
-	data, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &theirs); err != nil {
-		t.Fatalf("gitleaks report: %v", err)
-	}
+	theirs := gitleaksFindings(t, gitleaks, "dir", corpus)
 	want := map[string]bool{}
 	for _, f := range theirs {
 		rel, err := filepath.Rel(corpus, f.File)
@@ -92,6 +78,30 @@ func TestParityWithGitleaks(t *testing.T) {
 	if missing, extra := diff(want, got), diff(got, want); len(missing)+len(extra) > 0 {
 		t.Errorf("findings differ from gitleaks'\nonly gitleaks: %v\nonly secretgate: %v", missing, extra)
 	}
+}
+
+// gitleaksFinding is what the parity tests read of a gitleaks finding.
+type gitleaksFinding struct {
+	RuleID    string
+	File      string
+	StartLine int
+}
+
+// gitleaksFindings runs `gitleaks MODE TARGET` and reads its JSON report.
+func gitleaksFindings(t *testing.T, gitleaks, mode, target string) []gitleaksFinding {
+	t.Helper()
+	report := filepath.Join(t.TempDir(), "gitleaks.json")
+	run(t, gitleaks, mode, target, "--no-banner", "--log-level", "error", "--exit-code", "0",
+		"--report-format", "json", "--report-path", report)
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []gitleaksFinding
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("gitleaks report: %v", err)
+	}
+	return out
 }
 
 func key(rule, path string, line int) string {
@@ -145,17 +155,7 @@ func TestGitParityWithGitleaks(t *testing.T) {
 	build(t, "-tags", "gore2regex", "-o", gitleaks, "github.com/zricethezav/gitleaks/v8")
 	build(t, "-o", secretgate, "github.com/secretgate/secretgate")
 
-	report := filepath.Join(dir, "gitleaks.json")
-	run(t, gitleaks, "git", repo, "--no-banner", "--log-level", "error", "--exit-code", "0",
-		"--report-format", "json", "--report-path", report)
-	var theirs []struct{ RuleID, File string }
-	data, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &theirs); err != nil {
-		t.Fatalf("gitleaks report: %v", err)
-	}
+	theirs := gitleaksFindings(t, gitleaks, "git", repo)
 	want := map[string]bool{}
 	for _, f := range theirs {
 		want[f.RuleID+" "+f.File] = true

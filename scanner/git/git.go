@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/secretgate/secretgate/scanner/source"
 )
@@ -223,19 +222,8 @@ func (s *Source) visitBlob(ctx context.Context, blobs *catFile, blob, path strin
 		c.Open = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
 		return w.Visit(c)
 	}
-	done := make(chan struct{})
-	var once sync.Once
-	body := blobs.stream(size)
-	c.Open = func() (io.ReadCloser, error) {
-		return readCloser{body, func() error { once.Do(func() { close(done) }); return nil }}, nil
-	}
-	if err := w.Visit(c); err != nil {
+	if err := source.VisitStream(ctx, w, c, blobs.stream(size)); err != nil {
 		return err
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 	return blobs.finish()
 }
@@ -246,13 +234,6 @@ func short(sha string) string {
 	}
 	return sha
 }
-
-type readCloser struct {
-	io.Reader
-	close func() error
-}
-
-func (r readCloser) Close() error { return r.close() }
 
 // catFile is one `git cat-file --batch` serving blobs in turn.
 type catFile struct {

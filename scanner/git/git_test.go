@@ -268,3 +268,20 @@ func TestNotARepository(t *testing.T) {
 		t.Errorf("scan = %v, want 'not a git repository'", err)
 	}
 }
+
+// TestLargeBlobIsStreamed: a blob past the in-memory size is streamed from
+// cat-file, and the walk goes on after it.
+func TestLargeBlobIsStreamed(t *testing.T) {
+	r := newRepo(t)
+	r.write("big.log", strings.Repeat("filler line of a large log\n", 17<<20/27)+kv("NEW"))
+	r.commit("big")
+	r.write("after.env", kv("REMOVED"))
+	r.commit("after")
+	fs, inc, err := scan(t, r.dir, git.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatalf("scan: %v, incomplete %v", err, inc)
+	}
+	if got := summary(t, r, fs); got != "known:NEW big.log@big\nknown:REMOVED after.env@after" {
+		t.Errorf("findings:\n%s", got)
+	}
+}

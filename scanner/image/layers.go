@@ -12,7 +12,6 @@ import (
 	"io"
 	"path"
 	"strings"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -239,18 +238,8 @@ func (s *Source) walkLayer(ctx context.Context, l layer, digest string, w source
 			}
 			continue
 		}
-		done := make(chan struct{})
-		var once sync.Once
-		c.Open = func() (io.ReadCloser, error) {
-			return &signalOnClose{Reader: tr, done: func() { once.Do(func() { close(done) }) }}, nil
-		}
-		if err := w.Visit(c); err != nil {
+		if err := source.VisitStream(ctx, w, c, tr); err != nil {
 			return err
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 	// Read to the end, past the tar's end marker, so the digest is checked.
@@ -307,13 +296,6 @@ func (d *digestCheck) verify() error {
 	}
 	return nil
 }
-
-type signalOnClose struct {
-	io.Reader
-	done func()
-}
-
-func (s *signalOnClose) Close() error { s.done(); return nil }
 
 // limited reads at most left bytes of a layer.
 type limited struct {

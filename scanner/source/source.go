@@ -9,6 +9,7 @@ package source
 import (
 	"context"
 	"io"
+	"sync"
 )
 
 // Source is a scan target: something that holds contents to scan.
@@ -83,3 +84,32 @@ type Layered interface {
 	// live copy in the highest layer.
 	Live(path, layer string) (live string, rank int)
 }
+
+// VisitStream hands w a content that reads r, a reader the source shares
+// (a tar stream, git cat-file's output), and waits until the scanner has
+// closed it: only then may the source read on. Small contents are better
+// read into memory and visited at once, so that the scanner's workers
+// share them.
+func VisitStream(ctx context.Context, w Walker, c Content, r io.Reader) error {
+	done := make(chan struct{})
+	var once sync.Once
+	c.Open = func() (io.ReadCloser, error) {
+		return closer{r, func() { once.Do(func() { close(done) }) }}, nil
+	}
+	if err := w.Visit(c); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+type closer struct {
+	io.Reader
+	done func()
+}
+
+func (c closer) Close() error { c.done(); return nil }
