@@ -1,14 +1,15 @@
 // Package scanner finds secrets in files, archives, images and streams.
 //
 // Open turns a target as a user names it (a path, "-", an image transport,
-// the git index) into a Source; Scan walks sources, scans the nested sources
-// they meet (an image found in a directory) in the same run, reads every
-// Content as a stream of overlapping Chunks, runs each Detector over them,
-// and returns final findings: sorted, image findings marked deleted or not
-// and reported once. Detectors live in subpackages (scanner/rules for
-// gitleaks rules, scanner/known for known values), and so do sources
-// (scanner/files, scanner/image, scanner/staged). Findings never carry the
-// secret itself.
+// git:PATH for history) into a Source; Scan walks sources, scans the nested
+// sources they meet (an image found in a directory) in the same run, reads
+// every Content as a stream of overlapping Chunks, runs each Detector over
+// them, and returns final findings: sorted, image findings marked deleted
+// or not and reported once, history findings once at their oldest commit.
+// Detectors live in subpackages (scanner/rules for gitleaks rules,
+// scanner/known for known values) and import scanner/detect; so do sources
+// (scanner/files, scanner/image, scanner/git, scanner/staged), which
+// import scanner/source. Findings never carry the secret itself.
 package scanner
 
 import (
