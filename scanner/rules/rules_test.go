@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -194,5 +196,40 @@ func TestRedactionKeepsOnlyTokenPrefix(t *testing.T) {
 	fs := scan(t, r, "token="+fixture.GitHubPAT(9)+"\n", 0)
 	if len(fs) != 1 || fs[0].Redacted != "ghp_****" {
 		t.Fatalf("findings = %+v, want one redacted as ghp_****", fs)
+	}
+}
+
+// TestAllowlistByContent: gitleaks' allowlist patterns that name a kind of
+// file by extension skip binary content only: text is scanned whatever its
+// name. Patterns that name places (node_modules, lock files) still skip.
+func TestAllowlistByContent(t *testing.T) {
+	token := fixture.GitHubPAT(4711)
+	dir := t.TempDir()
+	put := func(name string, body []byte) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := []byte("GITHUB_TOKEN=" + token + "\n")
+	binary := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), append(text, 0, 0, 0)...)
+	put("assets/logo.png", text)            // text named like an image: scanned
+	put("docs/manual.pdf", text)            // text named like a document: scanned
+	put("assets/real.png", binary)          // a real image: skipped by name, as gitleaks does
+	put("node_modules/pkg/config.js", text) // a place gitleaks skips: still skipped
+	put("package-lock.json", text)          // likewise
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
+		[]scanner.Detector{defaultRules(t)}, scanner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Path)
+	}
+	sort.Strings(got)
+	if want := []string{"assets/logo.png", "docs/manual.pdf"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings in %v, want %v", got, want)
 	}
 }
