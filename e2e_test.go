@@ -209,6 +209,37 @@ func TestPreCommitHook(t *testing.T) {
 	if out, err := run("clean.txt"); err != nil || !strings.Contains(out, "Passed") {
 		t.Errorf("pre-commit on a clean file: %v\n%s\nwant it to pass", err, out)
 	}
+
+	// The pre-push hook: a token committed and removed again before the
+	// push still stops it; the commits before the push are not scanned.
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", dir, "-c", "user.email=e2e@example.com", "-c", "user.name=e2e"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("reset", "-q")
+	base := git("rev-parse", "HEAD")
+	git("add", "leak.env")
+	git("commit", "-qm", "oops")
+	git("rm", "-q", "leak.env")
+	git("commit", "-qm", "remove it")
+	push := func(from string) (string, error) {
+		cmd := exec.Command(preCommit, "try-repo", self, "secretgate-pre-push", "--hook-stage", "push",
+			"--from-ref", from, "--to-ref", "HEAD")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PRE_COMMIT_HOME="+home, "CGO_ENABLED=0",
+			"GOMODCACHE="+goEnv("GOMODCACHE"), "GOCACHE="+goEnv("GOCACHE"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := push(base); err == nil || !strings.Contains(out, "github-pat") {
+		t.Errorf("pre-push over a removed token: %v\n%s\nwant the hook to fail naming github-pat", err, out)
+	}
+	if out, err := push("HEAD~1"); err != nil || !strings.Contains(out, "Passed") {
+		t.Errorf("pre-push of the clean commit only: %v\n%s\nwant it to pass", err, out)
+	}
 }
 
 // TestStagedScan checks scan --staged: it reads what the index holds, not

@@ -285,3 +285,19 @@ func TestLargeBlobIsStreamed(t *testing.T) {
 		t.Errorf("findings:\n%s", got)
 	}
 }
+
+// TestBareRepository: git:PATH takes a bare repository too.
+func TestBareRepository(t *testing.T) {
+	r, _ := history(t)
+	bare := filepath.Join(t.TempDir(), "bare.git")
+	if out, err := exec.Command("git", "clone", "-q", "--bare", r.dir, bare).CombinedOutput(); err != nil {
+		t.Fatalf("git clone --bare: %v\n%s", err, out)
+	}
+	fs, inc, err := scan(t, bare, git.Options{})
+	if err != nil || len(inc) > 0 {
+		t.Fatalf("scan: %v, incomplete %v", err, inc)
+	}
+	if got, want := summary(t, &repo{t, bare}, fs), func() string { all, _, _ := scan(t, r.dir, git.Options{}); return summary(t, r, all) }(); got != want {
+		t.Errorf("findings in the bare clone:\n%s\nwant the same as in the work tree:\n%s", got, want)
+	}
+}
