@@ -45,8 +45,8 @@ func readAction(t *testing.T) actionFile {
 // command itself, or to SECRETGATE_ARGS), and that nothing maps twice.
 func TestActionInputsReachTheCLI(t *testing.T) {
 	a := readAction(t)
-	if a.Runs.Using != "docker" || a.Runs.Image != "Dockerfile" || a.Branding["icon"] == "" {
-		t.Errorf("runs = %+v, branding = %v: want a Docker action built from the Dockerfile, with branding", a.Runs, a.Branding)
+	if a.Runs.Using != "docker" || !strings.HasPrefix(a.Runs.Image, "docker://ghcr.io/secretgate/secretgate:v") || a.Branding["icon"] == "" {
+		t.Errorf("runs = %+v, branding = %v: want a Docker action on the published image of a release, with branding", a.Runs, a.Branding)
 	}
 	vars := map[string]bool{"SECRETGATE_ARGS": true}
 	for _, flags := range cli.Flags() {
@@ -116,5 +116,59 @@ func TestDocumentedFlagsExist(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Errorf("checked only %d flags: the pattern finds no commands", checked)
+	}
+}
+
+// TestReleaseVersionsAgree: what users copy names one release: action.yml's
+// image, the GitLab template's image, the docker pre-commit hook's image,
+// and the README's examples (rev, uses: @vMAJOR, image tags). With
+// RELEASE_TAG set (the release workflow, .ci/release), that release.
+func TestReleaseVersionsAgree(t *testing.T) {
+	const image = "ghcr.io/secretgate/secretgate:"
+	read := func(name string) string {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tagIn := func(name, text, prefix string) string {
+		i := strings.Index(text, prefix)
+		if i < 0 {
+			t.Fatalf("%s names no %s", name, prefix)
+		}
+		rest := text[i+len(prefix):]
+		end := strings.IndexFunc(rest, func(r rune) bool { return r != '.' && r != 'v' && (r < '0' || r > '9') })
+		return rest[:end]
+	}
+	versions := map[string]string{
+		"action.yml image":      tagIn("action.yml", read("action.yml"), "image: docker://"+image),
+		"GitLab template image": tagIn("template", read("templates/secretgate.gitlab-ci.yml"), "SECRETGATE_IMAGE: "+image),
+		"pre-commit hook image": tagIn(".pre-commit-hooks.yaml", read(".pre-commit-hooks.yaml"), "entry: "+image),
+		"README pre-commit rev": tagIn("README.md", read("README.md"), "rev: "),
+		"README image tag":      tagIn("README.md", read("README.md"), image),
+	}
+	want := versions["action.yml image"]
+	if tag := os.Getenv("RELEASE_TAG"); tag != "" {
+		want = tag
+	}
+	if !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(want) {
+		t.Fatalf("release %q is not vX.Y.Z", want)
+	}
+	for what, v := range versions {
+		if v != want {
+			t.Errorf("%s is %q, want %q", what, v, want)
+		}
+	}
+	major := strings.SplitN(want, ".", 2)[0]
+	for _, uses := range regexp.MustCompile(`secretgate/secretgate@(\S+)`).FindAllStringSubmatch(read("README.md"), -1) {
+		if uses[1] != major {
+			t.Errorf("README uses secretgate/secretgate@%s, want @%s", uses[1], major)
+		}
+	}
+	for _, f := range []string{"action.yml", "templates/secretgate.gitlab-ci.yml", ".pre-commit-hooks.yaml"} {
+		if strings.Contains(read(f), image+"latest") {
+			t.Errorf("%s names the latest image: users copy it, so it must be pinned", f)
+		}
 	}
 }

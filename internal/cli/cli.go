@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -42,8 +43,43 @@ type Getenv func(string) string
 // LookupEnv looks up an environment variable and says whether it is set.
 type LookupEnv func(string) (string, bool)
 
-// version is set at link time: -ldflags "-X github.com/secretgate/secretgate/internal/cli.version=v1.2.3".
-var version = "dev"
+// version, commit and date are stamped at link time by a release:
+// -ldflags "-X github.com/secretgate/secretgate/internal/cli.version=v1.2.3
+// -X ...cli.commit=SHA -X ...cli.date=2026-12-02T00:00:00Z". A build
+// without them reports what the Go toolchain recorded (versionLine).
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+// versionLine is what `version` and `--version` print: the version, then
+// the commit and build date when known.
+func versionLine() string {
+	c, d := commit, date
+	if info, ok := debug.ReadBuildInfo(); ok && (c == "" || d == "") {
+		for _, s := range info.Settings {
+			switch {
+			case s.Key == "vcs.revision" && c == "":
+				c = s.Value
+			case s.Key == "vcs.time" && d == "":
+				d = s.Value
+			}
+		}
+	}
+	line := "secretgate " + version
+	var more []string
+	if c != "" {
+		more = append(more, "commit "+c)
+	}
+	if d != "" {
+		more = append(more, "built "+d)
+	}
+	if len(more) > 0 {
+		line += " (" + strings.Join(more, ", ") + ")"
+	}
+	return line
+}
 
 // exitError carries an exit code out of a command.
 type exitError struct {
@@ -135,7 +171,7 @@ flag name in upper case with - as _ (--exit-code: SECRETGATE_EXIT_CODE).`,
 		SilenceUsage:  true,
 		Version:       version,
 	}
-	root.SetVersionTemplate("secretgate {{.Version}}\n") // as `secretgate version` prints it
+	root.SetVersionTemplate(versionLine() + "\n") // as `secretgate version` prints it
 	root.SetIn(stdio.In)
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
@@ -262,7 +298,7 @@ func newVersionCmd(stdio IO) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(stdio.Out, "secretgate %s\n", version)
+			_, err := fmt.Fprintln(stdio.Out, versionLine())
 			return err
 		},
 	}
