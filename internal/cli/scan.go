@@ -65,18 +65,25 @@ func newScanCmd(stdio IO, getenv Getenv) *cobra.Command {
 	opts := &ScanOptions{IO: stdio, Getenv: getenv}
 	cmd := &cobra.Command{
 		Use:   "scan [TARGET]...",
-		Short: "Find secrets in files, directories and standard input",
-		Long: `Scan files, directories (walked without following symbolic links) and standard
-input (-) with the gitleaks v8 default rules, or a .gitleaks.toml (--config, or
-one at the top of the first directory scanned), and with exact matching of
-known secret values in every encoding (--secret, --secrets-file, --known-env).
+		Short: "Find secrets in files, directories, images, git history and standard input",
+		Long: `Scan files, directories (walked without following symbolic links), standard
+input (-), container images (docker://REF, docker-daemon:REF,
+docker-archive:PATH, oci:DIR, oci-archive:PATH) and git history (git:PATH;
+in CI the commits the pull or merge request or the push adds) with the
+gitleaks v8 default rules, or a .gitleaks.toml (--config, or the one of the
+directory or repository scanned), and with exact matching of known secret
+values in every encoding (--secret, --secrets-file, --known-env).
+
+Whatever is not fully read is said (stats.incomplete); --strict makes it exit 2.
 
 Exit status: 0 when nothing is found, 1 (or --exit-code) on findings, 2 when
 the scan could not be done or its result cannot be trusted.`,
 		Example: `  secretgate scan .
   secretgate scan --format json --report json=findings.json ./build
   git diff | secretgate scan -
-  secretgate scan --known-env DB_PASSWORD ./dist`,
+  secretgate scan --known-env DB_PASSWORD ./dist
+  secretgate scan git:. --log-opts "main..HEAD"
+  secretgate scan --strict docker-archive:build/app.tar`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd, getenv); err != nil {
 				return err
