@@ -53,10 +53,12 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 		return err
 	}
 	if m == nil && !opts.Rules {
-		return &exitError{code: ExitError, err: hinted{
-			errors.New("no secrets to mask"),
+		// As the runners do with no masks: the log passes, and the user is
+		// told, since a log pipe that fails would lose the log.
+		warn(hinted{
+			errors.New("no secrets to mask: the input passes through unchanged"),
 			"name them with --secret NAME=REF, --secrets-file FILE or --known-env VAR, or mask rule matches with --rules",
-		}}
+		})
 	}
 	if m == nil {
 		m = known.New(nil, nil)
