@@ -513,8 +513,13 @@ func ignoreFiles(dirs []string, name string) []string {
 	seen := map[string]bool{}
 	for _, dir := range append([]string{"."}, dirs...) {
 		p := filepath.Clean(filepath.Join(dir, name))
-		if !seen[p] && fileExists(p) {
-			seen[p] = true
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			abs = p
+		}
+		// A directory may come twice, relative and as a work tree's top.
+		if !seen[abs] && fileExists(p) {
+			seen[abs] = true
 			files = append(files, p)
 		}
 	}

@@ -9,6 +9,7 @@ package git
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,16 +78,9 @@ func (s *Source) output(ctx context.Context, args ...string) (string, error) {
 		if i := strings.IndexByte(msg, '\n'); i >= 0 {
 			msg = msg[:i]
 		}
-		return "", fmt.Errorf("git %s: %s", args[0], strings.TrimPrefix(cmp(msg, err.Error()), "fatal: "))
+		return "", fmt.Errorf("git %s: %s", args[0], strings.TrimPrefix(cmp.Or(msg, err.Error()), "fatal: "))
 	}
 	return strings.TrimSpace(string(out)), nil
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Walk implements source.Source: the commits of the range, oldest first,
@@ -133,7 +127,7 @@ func (s *Source) Walk(ctx context.Context, w source.Walker) error {
 	}
 	if waitErr != nil {
 		msg := strings.TrimSpace(stderr.String())
-		return fmt.Errorf("scanning %q: git log %s: %s", s.target, strings.Join(rng.args, " "), strings.TrimPrefix(cmp(msg, waitErr.Error()), "fatal: "))
+		return fmt.Errorf("scanning %q: git log %s: %s", s.target, strings.Join(rng.args, " "), strings.TrimPrefix(cmp.Or(msg, waitErr.Error()), "fatal: "))
 	}
 	return nil
 }

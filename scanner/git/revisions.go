@@ -1,6 +1,7 @@
 package git
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func (s *Source) github(ctx context.Context) (revisions, error) {
 		}
 		return revisions{args: []string{ev.After}, all: true, why: "the new branch"}, nil
 	}
-	return revisions{args: []string{"--all"}, all: true, why: "every ref (the " + cmp(env("GITHUB_EVENT_NAME"), "unknown") + " event names no commits)"}, nil
+	return revisions{args: []string{"--all"}, all: true, why: "every ref (the " + cmp.Or(env("GITHUB_EVENT_NAME"), "unknown") + " event names no commits)"}, nil
 }
 
 // between is base..head, once both are here.
