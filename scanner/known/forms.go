@@ -28,12 +28,17 @@ type Form struct {
 }
 
 // Forms derives the forms of each secret: the raw value; each trimmed line
-// of a multi-line value; base64 (standard and URL-safe) of the value alone,
-// after a newline, and inside a longer text (one or two leading bytes of
+// of a multi-line value; the value without its own surrounding quotes, or
+// with its quotes doubled; base64 (standard and URL-safe) of the value
+// alone, after a newline, inside a longer text (one or two leading bytes of
 // that text dropped, the characters they or the following text change
-// trimmed); hex; URL query and path escaping; JSON, XML, shell single-quote
-// and Go %q escaping; and a multi-line value with its line breaks as spaces
-// or CRLF. Forms shorter than minLen (and empty ones, whatever minLen) are
+// trimmed), and with its own first one or two bytes dropped; hex; URL query
+// and path escaping; JSON, XML, shell single-quote and Go %q escaping; a
+// multi-line value with its line breaks as spaces or CRLF; and the value as
+// the matcher's decoded view reads it, where that differs (escapes in the
+// value, the lines of a multi-line one). Escapes that may apply to any
+// byte (entities, percent and backslash escapes, terminal sequences,
+// wrapped base64) are not enumerated: the matcher decodes them. Forms shorter than minLen (and empty ones, whatever minLen) are
 // dropped; short reports the indexes of secrets whose raw value was, so
 // that callers can warn by name.
 func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
@@ -52,16 +57,28 @@ func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
 			forms = append(forms, Form{Secret: i, Encoding: enc, Text: []byte(text)})
 		}
 		add("", v)
-		if strings.ContainsAny(v, "\r\n") {
+		multiline := strings.ContainsAny(v, "\r\n")
+		if multiline {
 			lines := strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' })
-			for _, l := range lines {
-				add("line", strings.TrimSpace(l))
+			for i, l := range lines {
+				lines[i] = strings.TrimSpace(l)
+				add("line", lines[i])
 			}
 			joined := strings.Join(lines, "\n")
 			add("multiline", strings.Join(lines, " "))
 			add("multiline", strings.Join(lines, "\r\n"))
 			add("multiline", strings.ReplaceAll(joined, "\n", `\n`))
+			// The lines as the decoded view reads them, whatever
+			// whitespace stands between them.
+			add("multiline", decoded(joined, true))
 		}
+		add("decoded", decoded(v, multiline))
+		// Printed without its own quotes, or with its quotes doubled.
+		if len(v) > 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			add("unquoted", v[1:len(v)-1])
+		}
+		add("quotes-doubled", strings.ReplaceAll(v, "'", "''"))
+		add("quotes-doubled", strings.ReplaceAll(v, `"`, `""`))
 		for _, e := range []struct {
 			name string
 			enc  *base64.Encoding
@@ -71,10 +88,19 @@ func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
 			for lead := 0; lead <= 2; lead++ {
 				add(e.name, embeddedBase64(e.enc, v, lead))
 			}
+			// The value with its first one or two bytes dropped, encoded
+			// alone (what a masker that knows only whole values prints of
+			// one found at another alignment). Without its padding: the
+			// '=' that may follow holds no bit of the value.
+			for shift := 1; shift <= 2 && shift < len(v); shift++ {
+				add(e.name, e.enc.WithPadding(base64.NoPadding).EncodeToString([]byte(v[shift:])))
+			}
 		}
 		add("hex", hex.EncodeToString([]byte(v)))
 		add("hex", strings.ToUpper(hex.EncodeToString([]byte(v))))
 		add("url", url.QueryEscape(v))
+		// A query escape as the decoded view reads it: spaces as '+'.
+		add("url", strings.ReplaceAll(v, " ", "+"))
 		add("url", url.PathEscape(v))
 		add("json", jsonEscape(v))
 		add("xml", xmlEscape(v))
@@ -97,6 +123,17 @@ func embeddedBase64(enc *base64.Encoding, v string, lead int) string {
 		return ""
 	}
 	return s[first:last]
+}
+
+// decoded returns v as the decoded view reads it (see decode), or "" if
+// that is v itself.
+func decoded(v string, collapse bool) string {
+	var vw view
+	decode(&vw, []byte(v), 0, false, collapse)
+	if len(vw.spans) == 0 {
+		return ""
+	}
+	return string(vw.text)
 }
 
 func jsonEscape(v string) string {

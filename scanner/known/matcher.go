@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strings"
+	"sync"
 )
 
 // Matcher finds every form of a set of secrets.
@@ -33,6 +35,9 @@ type Matcher struct {
 	triples  bloom
 	prefixes bloom
 	sorted   [][]byte
+
+	collapse bool      // some secret has several lines: see decode
+	views    sync.Pool // of *view, for FindAll and FindHold
 }
 
 // group indexes the forms of one length class.
@@ -46,11 +51,18 @@ type group struct {
 type Match struct {
 	Form       int // index into Forms()
 	Start, End int
+	// Decoded: the form was found in the decoded view of the data (see
+	// decode), so Start and End enclose its escaped spelling.
+	Decoded bool
 }
 
 // New builds a matcher for the forms of secrets (see Forms).
 func New(secrets []Secret, forms []Form) *Matcher {
 	m := &Matcher{secrets: secrets, forms: forms}
+	m.views.New = func() any { return new(view) }
+	for _, s := range secrets {
+		m.collapse = m.collapse || strings.ContainsAny(s.Value, "\r\n")
+	}
 	var short, long []int
 	for i, f := range forms {
 		m.maxLen = max(m.maxLen, len(f.Text))
@@ -164,7 +176,8 @@ func (m *Matcher) Forms() []Form { return m.forms }
 func (m *Matcher) MaxLen() int { return m.maxLen }
 
 // FindAll calls fn for every occurrence of every form in data, overlapping
-// ones included, in no particular order.
+// ones included, in no particular order: in the data as it is, and in its
+// decoded view (see decode).
 func (m *Matcher) FindAll(data []byte, fn func(Match)) { m.find(data, fn, false) }
 
 // FindHold is FindAll and Hold in one pass: a stream's way to find what is
@@ -172,12 +185,53 @@ func (m *Matcher) FindAll(data []byte, fn func(Match)) { m.find(data, fn, false)
 func (m *Matcher) FindHold(data []byte, fn func(Match)) int { return m.find(data, fn, true) }
 
 // Hold returns where the longest suffix of data that could still grow into
-// a form begins (a proper prefix of some form), or len(data) if no suffix
-// can. A stream must hold those bytes back until more data shows whether
-// they are a secret.
+// a form begins (a proper prefix of some form, as it is or decoded, or an
+// escape cut off), or len(data) if no suffix can. A stream must hold those
+// bytes back until more data shows whether they are a secret.
 func (m *Matcher) Hold(data []byte) int { return m.find(data, func(Match) {}, true) }
 
+// MaxSpan bounds the bytes one occurrence can take in the data: the longest
+// form with every byte of it escaped.
+func (m *Matcher) MaxSpan() int { return m.maxLen * maxEntity }
+
 func (m *Matcher) find(data []byte, fn func(Match), hold bool) int {
+	v := m.views.Get().(*view)
+	defer m.views.Put(v)
+	return m.findIn(v, data, 0, fn, hold)
+}
+
+// findIn finds forms in data, whose line context is prior (see decode), in
+// the data as it is and in the view decoded into v. The view is searched
+// only in windows around its spans: an occurrence that crosses none was
+// found in the data already.
+func (m *Matcher) findIn(v *view, data []byte, prior int, fn func(Match), hold bool) int {
+	h := m.findRaw(data, fn, hold)
+	decode(v, data, prior, hold, m.collapse)
+	if len(v.spans) == 0 {
+		return h
+	}
+	h = min(h, v.pending)
+	text, reach := v.text, m.maxLen-1
+	found := func(lo int) func(Match) {
+		return func(x Match) {
+			fn(Match{Form: x.Form, Start: v.rawStart(lo + x.Start), End: v.rawEnd(lo + x.End), Decoded: true})
+		}
+	}
+	for i := 0; i < len(v.spans); {
+		lo, hi := max(0, v.spans[i].view-reach), min(len(text), v.spans[i].viewEnd+reach)
+		for i++; i < len(v.spans) && v.spans[i].view-reach <= hi; i++ {
+			hi = min(len(text), v.spans[i].viewEnd+reach)
+		}
+		partial := hold && hi == len(text)
+		if wh := m.findRaw(text[lo:hi], found(lo), partial); partial && wh < hi-lo {
+			h = min(h, v.rawStart(lo+wh))
+		}
+	}
+	return h
+}
+
+// findRaw finds forms in data as it is.
+func (m *Matcher) findRaw(data []byte, fn func(Match), hold bool) int {
 	s := search{forms: m.forms, data: data, fn: fn, hold: len(data), partial: hold}
 	for _, g := range m.groups {
 		g.find(&s)

@@ -16,6 +16,8 @@ type Stream struct {
 	buf   []byte
 	ms    []Match
 	carry Run // the part of a run cut at maxRun still at the start of buf
+	view  view
+	prior int // the line context at buf[0] (see decode)
 	// maxRun is maxRun, but for tests.
 	maxRun int
 }
@@ -44,7 +46,7 @@ func (s *Stream) Close() error { return s.flush(true) }
 
 func (s *Stream) flush(final bool) error {
 	s.ms = s.ms[:0]
-	hold := s.m.FindHold(s.buf, func(m Match) { s.ms = append(s.ms, m) })
+	hold := s.m.findIn(&s.view, s.buf, s.prior, func(m Match) { s.ms = append(s.ms, m) }, !final)
 	carried := s.carry.End > 0
 	runs := s.withCarry(Unite(s.ms, true))
 	cut := len(s.buf)
@@ -74,6 +76,7 @@ func (s *Stream) flush(final bool) error {
 		n++
 	}
 	err := s.emit(s.buf[:cut], runs[:n])
+	s.prior = lineAfter(s.buf[:cut], s.prior)
 	s.buf = s.buf[:copy(s.buf, s.buf[cut:])]
 	return err
 }
