@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/secretgate/secretgate/internal/scrub"
 	"github.com/secretgate/secretgate/scanner/known"
@@ -21,7 +22,9 @@ type RunOptions struct {
 	Mask       string
 	FailOnLeak bool
 	Rules      bool
-	Command    []string
+	// NoAddMask turns off ::add-mask:: lines in the command's output.
+	NoAddMask bool
+	Command   []string
 
 	IO     IO
 	Getenv Getenv
@@ -60,8 +63,23 @@ values); a command that failed keeps its own exit status, which says more.`,
 	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
 	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command succeeded but printed a secret (a failed command's own status wins)")
-	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
+	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, tokens nobody declared: what the gitleaks rules match, URL passwords and token query parameters")
+	addAddMaskFlag(cmd.Flags(), &opts.NoAddMask)
 	return cmd
+}
+
+// addAddMaskFlag adds the switch that turns off ::add-mask:: lines.
+func addAddMaskFlag(f *pflag.FlagSet, off *bool) {
+	f.BoolVar(off, "no-add-mask-commands", false, "print ::add-mask::VALUE lines as they are, instead of masking VALUE from there on (anything that writes to the stream can add a mask, which only ever hides more)")
+}
+
+// sharedMasks is the mask set of a scrubbed stream: nil when ::add-mask::
+// lines are off, so that the matcher stays fixed.
+func sharedMasks(m *known.Matcher, off bool, minLength int, warn func(error)) *scrub.Masks {
+	if off {
+		return nil
+	}
+	return scrub.NewMasks(m, minLength, warn)
 }
 
 func runRun(ctx context.Context, opts *RunOptions) error {
@@ -79,17 +97,23 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		env = append(env, s.Name+"="+s.Value)
 	}
 
-	c := scrub.Child{Argv: opts.Command, Env: env, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.Err, Matcher: m, Mask: opts.Mask}
+	masks := sharedMasks(m, opts.NoAddMask, opts.Secrets.MinLength, warn)
+	c := scrub.Child{Argv: opts.Command, Env: env, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.Err, Matcher: m, Masks: masks, Mask: opts.Mask}
 	if opts.Rules {
-		if c.Rules, err = defaultRules(ctx); err != nil {
+		r, err := defaultRules(ctx)
+		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
+		c.Rules = scrub.Detectors{r, scrub.Credentials{}}
 	}
 	res, err := runChild(c, opts.IO.Err)
 	if err != nil {
 		return err
 	}
 	code := res.Code
+	if masks != nil {
+		m = masks.Matcher() // the secrets the output added too
+	}
 	leaks := leakReport(m, res.Counts...)
 	if res.RuleMasks > 0 {
 		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by gitleaks rules", plural(res.RuleMasks, "token")), ", ")

@@ -17,6 +17,8 @@ type ScrubOptions struct {
 	Secrets SecretOptions
 	Mask    string
 	Rules   bool
+	// NoAddMask turns off ::add-mask:: lines in the input.
+	NoAddMask bool
 
 	IO     IO
 	Getenv Getenv
@@ -42,7 +44,8 @@ input is cut. Bytes that cannot begin a secret are written at once.`,
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
-	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, what the gitleaks rules match (tokens nobody declared)")
+	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, tokens nobody declared: what the gitleaks rules match, URL passwords and token query parameters")
+	addAddMaskFlag(cmd.Flags(), &opts.NoAddMask)
 	return cmd
 }
 
@@ -55,8 +58,12 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	if m == nil && !opts.Rules {
 		// As the runners do with no masks: the log passes, and the user is
 		// told, since a log pipe that fails would lose the log.
+		what := "the input passes through unchanged"
+		if !opts.NoAddMask {
+			what = "the input passes through unchanged but for what its ::add-mask:: lines add"
+		}
 		warn(hinted{
-			errors.New("no secrets to mask: the input passes through unchanged"),
+			errors.New("no secrets to mask: " + what),
 			"name them with --secret NAME=REF, --secrets-file FILE or --known-env VAR, or mask rule matches with --rules",
 		})
 	}
@@ -70,10 +77,13 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
-		lines = scrub.NewLines(out, r, opts.Mask)
+		lines = scrub.NewLines(out, scrub.Detectors{r, scrub.Credentials{}}, opts.Mask)
 		out = lines
 	}
 	w := scrub.New(out, m, opts.Mask)
+	if masks := sharedMasks(m, opts.NoAddMask, opts.Secrets.MinLength, warn); masks != nil {
+		w = scrub.NewShared(out, masks, opts.Mask)
+	}
 	// The copy blocks on standard input, which no signal unblocks: it runs
 	// on its own, and an interrupt ends the command at once. What the
 	// scrubber holds back then (the start of what may be a secret) is

@@ -47,10 +47,10 @@ func (o *SecretOptions) empty() bool {
 }
 
 // registry returns the providers this build knows.
-func registry(getenv Getenv) provider.Registry {
+func registry(getenv Getenv, lookup LookupEnv) provider.Registry {
 	return provider.Registry{
 		"awssecrets": awssm.New(30 * time.Second),
-		"envsubst":   provider.Env{Getenv: getenv},
+		"envsubst":   provider.Env{Getenv: getenv, Lookup: lookup},
 		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
 }
@@ -86,7 +86,7 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, more []secretref.Spec
 	}
 	reg := o.Registry
 	if reg == nil {
-		reg = registry(getenv)
+		reg = registry(getenv, lookup)
 	}
 	secrets, err := reg.Resolve(ctx, append(specs, more...))
 	if err != nil {
@@ -157,6 +157,10 @@ func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *kn
 	secrets := provider.Known(resolved)
 	forms, short := known.Forms(secrets, minLength)
 	for _, i := range short {
+		if secrets[i].Value == "" {
+			warn(fmt.Errorf("secret %s is empty: nothing to mask", secrets[i].Name))
+			continue
+		}
 		warn(fmt.Errorf("secret %s is shorter than %d bytes: it is not matched (see --min-length)", secrets[i].Name, minLength))
 	}
 	return known.New(secrets, forms)

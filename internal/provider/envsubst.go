@@ -9,9 +9,13 @@ import (
 )
 
 // Env resolves ref+envsubst://TEXT: TEXT with $VAR and ${VAR} replaced by
-// environment variables, every one of which must be set.
+// environment variables, every one of which must be set (set and empty is
+// set: the value may come out empty, which callers warn about).
 type Env struct {
 	Getenv func(string) string
+	// Lookup, when given, tells an empty variable from an unset one; without
+	// it, empty is taken as unset.
+	Lookup func(string) (string, bool)
 }
 
 var _ Provider = Env{}
@@ -22,8 +26,13 @@ func (e Env) Resolve(_ context.Context, refs []secretref.Ref) ([][]Secret, error
 	for i, r := range refs {
 		var missing string
 		v := os.Expand(r.Path, func(name string) string {
-			val := e.Getenv(name)
-			if val == "" && missing == "" {
+			val, set := e.Getenv(name), false
+			if e.Lookup != nil {
+				val, set = e.Lookup(name)
+			} else {
+				set = val != ""
+			}
+			if !set && missing == "" {
 				missing = name
 			}
 			return val

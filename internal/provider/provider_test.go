@@ -85,3 +85,18 @@ func TestResolveAllOrNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvEmptyIsSet: with Lookup, a set but empty variable gives an empty
+// value (which callers warn about); an unset one is still an error.
+func TestEnvEmptyIsSet(t *testing.T) {
+	env := map[string]string{"EMPTY": ""}
+	e := Env{Getenv: func(k string) string { return env[k] }, Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	r := Registry{"envsubst": e}
+	got, err := r.Resolve(context.Background(), specs(t, "E=ref+envsubst://$EMPTY"))
+	if err != nil || len(got) != 1 || got[0].Value != "" {
+		t.Fatalf("Resolve($EMPTY) = %v, %v; want one empty value", got, err)
+	}
+	if _, err := r.Resolve(context.Background(), specs(t, "U=ref+envsubst://$UNSET")); err == nil || !strings.Contains(err.Error(), "UNSET is not set") {
+		t.Errorf("Resolve($UNSET) error = %v, want it named as not set", err)
+	}
+}

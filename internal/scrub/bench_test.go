@@ -1,6 +1,7 @@
 package scrub
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"runtime"
@@ -37,6 +38,34 @@ func BenchmarkScrub(b *testing.B) {
 				_ = w.Close()
 			}
 		})
+	}
+}
+
+// BenchmarkScrubEscaped is BenchmarkScrub at 1,000 secrets on a log that
+// gives the decoded view work: one line in ten coloured, as test runners
+// print them, and one in twenty ending in a percent-escaped URL.
+func BenchmarkScrubEscaped(b *testing.B) {
+	secrets := benchSecrets(1000)
+	forms, _ := known.Forms(secrets, 6)
+	m := known.New(secrets, forms)
+	var log []byte
+	for i, line := range bytes.SplitAfter(fixture.BuildLog(8<<20, fixture.Passwords(1000)), []byte("\n")) {
+		switch {
+		case i%10 == 0:
+			log = append(log, "\x1b[32m--- PASS\x1b[0m "...)
+		case i%20 == 5:
+			log = append(log, "GET /search?q=a%20b%2Fc&page=2 "...)
+		}
+		log = append(log, line...)
+	}
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for range b.N {
+		w := New(io.Discard, m, "")
+		for off := 0; off < len(log); off += 4096 {
+			_, _ = w.Write(log[off:min(off+4096, len(log))])
+		}
+		_ = w.Close()
 	}
 }
 

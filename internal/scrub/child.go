@@ -20,7 +20,10 @@ type Child struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Matcher        *known.Matcher
-	Mask           string
+	// Masks, when set, is used instead of Matcher, and ::add-mask:: lines
+	// in either stream add to it.
+	Masks *Masks
+	Mask  string
 	// Extra are passed as file descriptors 3, 4, ... and closed here once
 	// the child holds its own copies.
 	Extra []*os.File
@@ -56,8 +59,10 @@ func (c Child) Run() (Exit, error) {
 		lines = []*Lines{lo, le}
 		outW, errW = lo, le
 	}
-	stdout := New(outW, c.Matcher, c.Mask)
-	stderr := New(errW, c.Matcher, c.Mask)
+	stdout, stderr := New(outW, c.Matcher, c.Mask), New(errW, c.Matcher, c.Mask)
+	if c.Masks != nil {
+		stdout, stderr = NewShared(outW, c.Masks, c.Mask), NewShared(errW, c.Masks, c.Mask)
+	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Env = c.Env
 	cmd.Stdin = c.Stdin

@@ -31,6 +31,12 @@ type Writer struct {
 	err    error
 	counts []int // masked runs per secret
 	closed bool
+
+	// With masks, ::add-mask:: lines are read (see commands).
+	masks   *Masks
+	version int
+	state   commandState
+	cmd     []byte
 }
 
 var _ io.WriteCloser = (*Writer)(nil)
@@ -46,6 +52,17 @@ func New(w io.Writer, m *known.Matcher, mask string) *Writer {
 	return s
 }
 
+// NewShared returns a Writer that masks what masks holds on its way to w,
+// and honours ::add-mask::VALUE lines: such a line is not written, and
+// from the next byte on, in this Writer and every other one sharing masks,
+// the value is masked in all its forms.
+func NewShared(w io.Writer, masks *Masks, mask string) *Writer {
+	m, v := masks.current()
+	s := New(w, m, mask)
+	s.masks, s.version, s.state = masks, v, lineStart
+	return s
+}
+
 // Write implements io.Writer. It reports len(p) unless an earlier or the
 // underlying write failed.
 func (s *Writer) Write(p []byte) (int, error) {
@@ -57,7 +74,13 @@ func (s *Writer) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, io.ErrClosedPipe
 	}
-	if s.err = s.stream.Write(p); s.err != nil {
+	if s.masks == nil {
+		s.err = s.stream.Write(p)
+	} else {
+		s.follow()
+		s.err = s.commands(p)
+	}
+	if s.err != nil {
 		return 0, s.err
 	}
 	return len(p), nil
@@ -71,6 +94,9 @@ func (s *Writer) Close() error {
 		return s.err
 	}
 	s.closed = true
+	if s.err == nil && s.masks != nil {
+		s.err = s.finish()
+	}
 	if s.err == nil {
 		s.err = s.stream.Close()
 	}

@@ -59,14 +59,42 @@ type Match struct {
 // New builds a matcher for the forms of secrets (see Forms).
 func New(secrets []Secret, forms []Form) *Matcher {
 	m := &Matcher{secrets: secrets, forms: forms}
+	m.index(0)
+	return m
+}
+
+// With returns a matcher for m's secrets and more, given the forms of more
+// (their Secret counted from 0 in more). m's forms keep their indexes, and
+// its groups are shared: adding a few secrets to thousands costs about what
+// the few do.
+func (m *Matcher) With(more []Secret, forms []Form) *Matcher {
+	n := &Matcher{
+		secrets: append(slices.Clip(m.secrets), more...),
+		forms:   slices.Clip(m.forms),
+		groups:  slices.Clip(m.groups),
+		maxLen:  m.maxLen,
+		tail:    m.tail,
+	}
+	for _, f := range forms {
+		f.Secret += len(m.secrets)
+		n.forms = append(n.forms, f)
+	}
+	n.index(len(m.forms))
+	return n
+}
+
+// index builds the groups of the forms from the first new one on, and the
+// prefix index of all of them.
+func (m *Matcher) index(first int) {
 	m.views.New = func() any { return new(view) }
-	for _, s := range secrets {
+	for _, s := range m.secrets {
 		m.collapse = m.collapse || strings.ContainsAny(s.Value, "\r\n")
 	}
 	var short, long []int
-	for i, f := range forms {
-		m.maxLen = max(m.maxLen, len(f.Text))
-		if len(f.Text) >= 16 {
+	for i := first; i < len(m.forms); i++ {
+		n := len(m.forms[i].Text)
+		m.maxLen = max(m.maxLen, n)
+		if n >= 16 {
 			long = append(long, i)
 		} else {
 			short = append(short, i)
@@ -82,6 +110,7 @@ func New(secrets []Secret, forms []Form) *Matcher {
 			m.tail = max(m.tail, minLen)
 		}
 	}
+	forms := m.forms
 	m.sorted = make([][]byte, len(forms))
 	for i, f := range forms {
 		m.sorted[i] = f.Text
@@ -103,7 +132,6 @@ func New(secrets []Secret, forms []Form) *Matcher {
 			m.prefixes.add(prefixHash(t[:n]))
 		}
 	}
-	return m
 }
 
 // pairKey is the bit of pairs for a prefix of one or two bytes.
@@ -206,6 +234,9 @@ func (m *Matcher) find(data []byte, fn func(Match), hold bool) int {
 // found in the data already.
 func (m *Matcher) findIn(v *view, data []byte, prior int, fn func(Match), hold bool) int {
 	h := m.findRaw(data, fn, hold)
+	if len(m.forms) == 0 {
+		return h
+	}
 	decode(v, data, prior, hold, m.collapse)
 	if len(v.spans) == 0 {
 		return h

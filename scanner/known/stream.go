@@ -103,3 +103,8 @@ func (s *Stream) withCarry(runs []Run) []Run {
 
 // Held returns how many bytes the stream holds back.
 func (s *Stream) Held() int { return len(s.buf) }
+
+// SetMatcher makes the stream look for m's forms from now on, the bytes it
+// holds back included. m must extend the stream's matcher (see With): the
+// indexes of the forms found so far stay valid.
+func (s *Stream) SetMatcher(m *Matcher) { s.m = m }

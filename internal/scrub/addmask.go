@@ -1,0 +1,216 @@
+package scrub
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/secretgate/secretgate/scanner/known"
+)
+
+// MaxCommand bounds an ::add-mask:: line. A longer one is dropped (never
+// printed) with a warning: its value is not known whole.
+const MaxCommand = 64 << 10
+
+// addMask is the start of the command, after optional blanks.
+var addMask = []byte("::add-mask")
+
+// Masks is the set of secrets a group of Writers masks (a child's standard
+// output and standard error): the ones it starts with, and those that an
+// ::add-mask::VALUE line in any of the streams adds while they run, as the
+// GitHub runner honours from any step. Anything that can write to a stream
+// can add a mask; a mask only ever hides more.
+type Masks struct {
+	mu      sync.Mutex
+	base    *known.Matcher
+	minLen  int
+	added   []known.Secret
+	m       *known.Matcher
+	version int
+	warn    func(error)
+}
+
+// NewMasks returns the set of m's secrets, to which ::add-mask:: lines add
+// values of at least minLen bytes. warn is told, by the number of the
+// mask, of a command it could not honour.
+func NewMasks(m *known.Matcher, minLen int, warn func(error)) *Masks {
+	return &Masks{base: m, m: m, minLen: minLen, warn: warn}
+}
+
+// Added returns how many masks the streams added.
+func (k *Masks) Added() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.added)
+}
+
+// Matcher returns the matcher for every secret so far, added ones last.
+func (k *Masks) Matcher() *known.Matcher {
+	m, _ := k.current()
+	return m
+}
+
+// current returns the matcher and its version.
+func (k *Masks) current() (*known.Matcher, int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.m, k.version
+}
+
+// command carries out one ::add-mask:: line (without its line end).
+func (k *Masks) command(line []byte) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	n := len(k.added) + 1
+	value, ok := commandValue(line)
+	switch {
+	case !ok:
+		k.warn(fmt.Errorf("::add-mask:: command %d: malformed (want ::add-mask::VALUE): nothing added", n))
+		return
+	case value == "":
+		k.warn(fmt.Errorf("::add-mask:: command %d: empty value: nothing added", n))
+		return
+	}
+	k.added = append(k.added, known.Secret{Name: fmt.Sprintf("add-mask-%d", n), Value: value})
+	// One group for everything added, on top of the base: a job that adds
+	// many masks keeps a matcher of two parts, not one part per mask.
+	addedForms, short := known.Forms(k.added, k.minLen)
+	if len(short) > 0 && short[len(short)-1] == n-1 {
+		k.warn(fmt.Errorf("::add-mask:: command %d: the value is shorter than %d bytes: it is not matched", n, k.minLen))
+	}
+	k.m = k.base.With(k.added, addedForms)
+	k.version++
+}
+
+// commandValue returns the value of an ::add-mask:: line: what follows the
+// "::" that ends the command (and its properties, if any), with the
+// runner's escapes (%25 %0D %0A) undone.
+func commandValue(line []byte) (string, bool) {
+	line = bytes.TrimLeft(line, " \t")
+	rest, ok := bytes.CutPrefix(line, addMask)
+	if !ok || len(rest) == 0 || rest[0] != ':' && rest[0] != ' ' {
+		return "", false
+	}
+	i := bytes.Index(rest, []byte("::"))
+	if i < 0 {
+		return "", false
+	}
+	v := strings.TrimSuffix(string(rest[i+2:]), "\r")
+	return strings.NewReplacer("%0D", "\r", "%0d", "\r", "%0A", "\n", "%0a", "\n", "%25", "%").Replace(v), true
+}
+
+// commandState is where a Writer is in reading commands.
+type commandState int
+
+const (
+	midLine   commandState = iota // bytes go to the stream up to the line end
+	lineStart                     // at the start of a line
+	maybe                         // cmd holds the start of a line that may be a command
+	inCommand                     // cmd holds a command, up to its line end
+	dropping                      // a command too long: dropped up to its line end
+)
+
+// commands splits p into what goes to the stream and ::add-mask:: lines,
+// which are carried out and never printed.
+func (s *Writer) commands(p []byte) error {
+	for len(p) > 0 {
+		switch s.state {
+		case inCommand, dropping:
+			i := bytes.IndexByte(p, '\n')
+			end := len(p)
+			if i >= 0 {
+				end = i
+			}
+			if s.state == inCommand {
+				s.cmd = append(s.cmd, p[:end]...)
+				if len(s.cmd) > MaxCommand {
+					s.cmd, s.state = s.cmd[:0], dropping
+					s.masks.warn(fmt.Errorf("an ::add-mask:: command longer than %d bytes was dropped: nothing added", MaxCommand))
+				}
+			}
+			if i < 0 {
+				return nil
+			}
+			if s.state == inCommand {
+				s.runCommand()
+			}
+			s.state, p = lineStart, p[i+1:]
+		case lineStart, maybe:
+			rest, err := s.lineHead(p)
+			if err != nil {
+				return err
+			}
+			p = rest
+		case midLine:
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 {
+				return s.stream.Write(p)
+			}
+			if err := s.stream.Write(p[:i+1]); err != nil {
+				return err
+			}
+			s.state, p = lineStart, p[i+1:]
+		}
+	}
+	return nil
+}
+
+// lineHead holds the first bytes of a line while they may still begin a
+// command (blanks, then "::add-mask" and ':' or ' '), and decides: a
+// command, or a line that goes out as it is. It returns the rest of p.
+func (s *Writer) lineHead(p []byte) ([]byte, error) {
+	for n, c := range p {
+		at := bytes.TrimLeft(s.cmd, " \t")
+		switch {
+		case len(at) == 0 && (c == ' ' || c == '\t'):
+		case len(at) < len(addMask) && c == addMask[len(at)]:
+		case len(at) == len(addMask) && (c == ':' || c == ' '):
+			s.cmd = append(s.cmd, c)
+			s.state = inCommand
+			return p[n+1:], nil
+		default:
+			held := s.cmd
+			s.cmd, s.state = s.cmd[:0], midLine
+			return p[n:], s.stream.Write(held)
+		}
+		s.cmd = append(s.cmd, c)
+	}
+	s.state = maybe
+	return nil, nil
+}
+
+// runCommand carries out the command in cmd, and from the next byte on
+// masks with what it added.
+func (s *Writer) runCommand() {
+	s.masks.command(s.cmd)
+	s.cmd = s.cmd[:0]
+	s.follow()
+}
+
+// follow switches the stream to the masks' newest matcher, if it changed.
+func (s *Writer) follow() {
+	m, v := s.masks.current()
+	if v == s.version {
+		return
+	}
+	s.version, s.m = v, m
+	s.stream.SetMatcher(m)
+	if n := len(m.Secrets()); n > len(s.counts) {
+		s.counts = append(s.counts, make([]int, n-len(s.counts))...)
+	}
+}
+
+// finish carries out a command the stream ended in (with no line end), and
+// lets out the held start of a line that was not one.
+func (s *Writer) finish() error {
+	switch s.state {
+	case inCommand:
+		s.runCommand()
+	case maybe:
+		held := s.cmd
+		s.cmd = s.cmd[:0]
+		return s.stream.Write(held)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package scrub
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/secretgate/secretgate/scanner/known"
+)
+
+// shared writes data through a Writer reading ::add-mask:: lines, in the
+// chunk sizes given, and returns the output and the warnings.
+func shared(t testing.TB, base *known.Matcher, data []byte, sizes []int) (string, []string) {
+	t.Helper()
+	var warnings []string
+	masks := NewMasks(base, 6, func(err error) { warnings = append(warnings, err.Error()) })
+	var out bytes.Buffer
+	w := NewShared(&out, masks, "")
+	for i := 0; len(data) > 0; i++ {
+		n := len(data)
+		if len(sizes) > 0 {
+			n = min(n, max(1, sizes[i%len(sizes)]))
+		}
+		if _, err := w.Write(data[:n]); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
+		data = data[n:]
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	return out.String(), warnings
+}
+
+func TestAddMask(t *testing.T) {
+	const v = "rt-s3cret/value+1"
+	b64 := base64.StdEncoding.EncodeToString([]byte(v))
+	for _, tt := range []struct {
+		name, in, want string
+	}{
+		{"masks from the next line on", "before " + v + "\n::add-mask::" + v + "\nafter " + v + " " + b64 + " " + url.QueryEscape(v) + "\n",
+			"before " + v + "\nafter *** *** ***\n"},
+		{"at the very start", "::add-mask::" + v + "\n" + v + "\n", "***\n"},
+		{"at the very end, no line end", "x\n::add-mask::" + v, "x\n"},
+		{"with CRLF", "::add-mask::" + v + "\r\n" + v + "\r\n", "***\r\n"},
+		{"leading blanks", "  \t::add-mask::" + v + "\n" + v + "\n", "***\n"},
+		{"with properties", "::add-mask key=x::" + v + "\n" + v + "\n", "***\n"},
+		{"escaped line breaks and percent", "::add-mask::line one%0Aline two 100%25\n" + "line one\nline two 100%\n", "***\n"},
+		{"repeated", "::add-mask::" + v + "\n::add-mask::" + v + "\n" + v + "\n::add-mask::other-value-9\nother-value-9 " + v + "\n", "***\n*** ***\n"},
+		{"not at a line start", "echo ::add-mask::" + v + "\n" + v + "\n", "echo ::add-mask::" + v + "\n" + v + "\n"},
+		{"almost a command", "::add-masks::" + v + "\n::add-mas\n" + v + "\n", "::add-masks::" + v + "\n::add-mas\n" + v + "\n"},
+		{"almost a command at the end", "x\n::add-ma", "x\n::add-ma"},
+	} {
+		for _, sizes := range [][]int{nil, {1}, {2, 5}, {13}} {
+			got, _ := shared(t, known.New(nil, nil), []byte(tt.in), sizes)
+			if got != tt.want {
+				t.Errorf("%s, writes of %v: %q, want %q", tt.name, sizes, got, tt.want)
+			}
+		}
+	}
+}
+
+func TestAddMaskWarnings(t *testing.T) {
+	_, warnings := shared(t, known.New(nil, nil), []byte("::add-mask::\n::add-mask::abc\n::add-mask\n"), nil)
+	want := []string{"command 1: empty value", "command 1: the value is shorter than 6 bytes"}
+	if len(warnings) != len(want) {
+		t.Fatalf("warnings %q, want %d", warnings, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(warnings[i], w) || strings.Contains(warnings[i], "abc") {
+			t.Errorf("warning %q, want one about %q that never shows the value", warnings[i], w)
+		}
+	}
+}
+
+// TestAddMaskShared: a mask added on standard output covers standard error
+// too, from its next write on.
+func TestAddMaskShared(t *testing.T) {
+	const v = "shared-s3cret-value"
+	masks := NewMasks(known.New(nil, nil), 6, func(error) {})
+	var out, errOut bytes.Buffer
+	stdout, stderr := NewShared(&out, masks, ""), NewShared(&errOut, masks, "")
+	stdout.Write([]byte("::add-mask::" + v + "\n"))
+	stderr.Write([]byte("err " + v + "\n"))
+	stdout.Close()
+	stderr.Close()
+	if out.String() != "" || errOut.String() != "err ***\n" {
+		t.Errorf("stdout %q, stderr %q; want nothing and the value masked", out.String(), errOut.String())
+	}
+	if masks.Added() != 1 || len(stderr.Counts()) != 1 || stderr.Counts()[0] != 1 {
+		t.Errorf("added %d, stderr counts %v; want one mask, masked once", masks.Added(), stderr.Counts())
+	}
+}
+
+// TestAddMaskKeepsBase: the secrets given at the start stay masked after
+// masks are added, and a long command is dropped, not printed.
+func TestAddMaskKeepsBase(t *testing.T) {
+	base := matcher("base-secret-1")
+	in := "::add-mask::added-secret-2\nbase-secret-1 added-secret-2\n::add-mask::" + strings.Repeat("x", MaxCommand+10) + "\nend\n"
+	got, warnings := shared(t, base, []byte(in), []int{4096})
+	if got != "*** ***\nend\n" {
+		t.Errorf("got %q", got[:min(len(got), 80)])
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "longer than") {
+		t.Errorf("warnings %q, want one about the long command", warnings)
+	}
+}
+
+// FuzzAddMask: a value added by a command is masked in every form after
+// it, however the stream is cut, and the output is the same as written
+// whole.
+func FuzzAddMask(f *testing.F) {
+	f.Add("prefix", "add3d-value", " then add3d-value and more", []byte{1})
+	f.Add("", "v%0Al2-value", "v\nl2-value", []byte{3, 1})
+	f.Fuzz(func(t *testing.T, pre, v, post string, cuts []byte) {
+		if len(v) < 6 || len(v) > 200 || strings.ContainsAny(v, "*\r\n") || strings.ContainsAny(pre, "\r\n") || strings.Contains(post, "::") || strings.Contains(post, "*") {
+			return
+		}
+		in := []byte(pre + "\n::add-mask::" + v + "\n" + post + v + post)
+		sizes := make([]int, len(cuts))
+		for i, c := range cuts {
+			sizes[i] = int(c)
+		}
+		whole, _ := shared(t, known.New(nil, nil), in, nil)
+		got, _ := shared(t, known.New(nil, nil), in, sizes)
+		if got != whole {
+			t.Fatalf("cut %v: %q, whole: %q", sizes, got, whole)
+		}
+		after, ok := strings.CutPrefix(got, pre+"\n")
+		if !ok {
+			t.Fatalf("output %q does not start with the text before the command", got)
+		}
+		value, _ := commandValue([]byte("::add-mask::" + v))
+		m := matcher(value)
+		m.FindAll([]byte(after), func(x known.Match) {
+			t.Fatalf("output after the command %q holds form %q", after, fmt.Sprint(string(m.Forms()[x.Form].Text)))
+		})
+	})
+}
