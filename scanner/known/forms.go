@@ -20,6 +20,10 @@ type Secret struct {
 	Value string
 }
 
+// EncodingDecoded is the form of a value that holds escapes, as the
+// matcher's decoded view reads it.
+const EncodingDecoded = "decoded"
+
 // Form is one way a secret can appear.
 type Form struct {
 	Secret   int    // index into the secrets the forms were made from
@@ -72,7 +76,7 @@ func Forms(secrets []Secret, minLen int) (forms []Form, short []int) {
 			// whitespace stands between them.
 			add("multiline", decoded(joined, true))
 		}
-		add("decoded", decoded(v, multiline))
+		add(EncodingDecoded, decoded(v, multiline))
 		// Printed without its own quotes, or with its quotes doubled.
 		if len(v) > 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 			add("unquoted", v[1:len(v)-1])

@@ -141,11 +141,13 @@ func TestHold(t *testing.T) {
 	}
 }
 
-// naiveRuns is the reference the matcher is checked against: every
-// occurrence of every form, by plain search.
-func naiveRuns(forms []Form, data []byte) []Run {
+// naiveMatches is every occurrence of every form ok keeps, by plain search.
+func naiveMatches(forms []Form, data []byte, ok func(Form) bool) []Match {
 	var ms []Match
 	for i, f := range forms {
+		if !ok(f) {
+			continue
+		}
 		for off := 0; ; {
 			j := bytes.Index(data[off:], f.Text)
 			if j < 0 {
@@ -155,40 +157,54 @@ func naiveRuns(forms []Form, data []byte) []Run {
 			off += j + 1
 		}
 	}
-	return Unite(ms, true)
+	return ms
+}
+
+// naiveRuns is the reference the matcher's raw search is checked against:
+// every occurrence of every form, by plain search.
+func naiveRuns(forms []Form, data []byte) []Run {
+	return Unite(naiveMatches(forms, data, func(Form) bool { return true }), true)
 }
 
 // naiveHold is where the longest suffix of data that is a proper prefix of
-// some form begins, by plain search.
-func naiveHold(forms []Form, data []byte) int {
+// some form ok keeps (given where the suffix starts) begins, by plain search.
+func naiveHold(forms []Form, data []byte, ok func(f Form, p int) bool) int {
 	for p := range data {
-		if slices.ContainsFunc(forms, func(f Form) bool { return len(f.Text) > len(data)-p && bytes.HasPrefix(f.Text, data[p:]) }) {
+		if slices.ContainsFunc(forms, func(f Form) bool {
+			return ok(f, p) && len(f.Text) > len(data)-p && bytes.HasPrefix(f.Text, data[p:])
+		}) {
 			return p
 		}
 	}
 	return len(data)
 }
 
-// naiveFind is the reference for FindHold: plain search of every form in
-// the data and in all of its decoded view, mapped back, and the hold of
-// both.
+// naiveFind is the reference for FindHold: plain search of the data and of
+// all of its decoded view, mapped back, and the hold of both. Forms of a
+// value decoded are found only in the view, where they touch a span
+// (elsewhere the view is the data as it is).
 func naiveFind(m *Matcher, data []byte, partial bool) ([]Run, int) {
 	var v view
 	decode(&v, data, 0, partial, m.collapse)
-	runs, hold := naiveRuns(m.forms, data), naiveHold(m.forms, data)
-	if len(v.spans) == 0 {
-		return runs, hold
-	}
-	var ms []Match
-	for _, r := range append(runs, naiveRuns(m.forms, v.text)...) {
-		ms = append(ms, Match{Start: r.Start, End: r.End})
-	}
-	for i := len(runs); i < len(ms); i++ {
-		ms[i].Start, ms[i].End = v.rawStart(ms[i].Start), v.rawEnd(ms[i].End)
-	}
-	hold = min(hold, v.pending)
-	if h := naiveHold(m.forms, v.text); h < len(v.text) {
-		hold = min(hold, v.rawStart(h))
+	plain := func(f Form) bool { return f.Encoding != EncodingDecoded }
+	ms := naiveMatches(m.forms, data, plain)
+	// The hold counts every form: one that may still become a decoded
+	// form's text is held too (it costs a short wait, nothing more).
+	hold := naiveHold(m.forms, data, func(Form, int) bool { return true })
+	if len(v.spans) > 0 {
+		touches := func(vs, ve int) bool {
+			return slices.ContainsFunc(v.spans, func(s span) bool { return s.view <= ve && s.viewEnd >= vs })
+		}
+		for _, x := range naiveMatches(m.forms, v.text, func(Form) bool { return true }) {
+			if plain(m.forms[x.Form]) || touches(x.Start, x.End) {
+				ms = append(ms, Match{Form: x.Form, Start: v.rawStart(x.Start), End: v.rawEnd(x.End)})
+			}
+		}
+		hold = min(hold, v.pending)
+		h := naiveHold(m.forms, v.text, func(Form, int) bool { return true })
+		if h < len(v.text) {
+			hold = min(hold, v.rawStart(h))
+		}
 	}
 	return Unite(ms, true), hold
 }

@@ -24,8 +24,12 @@ type Matcher struct {
 	secrets []Secret
 	forms   []Form
 	groups  []*group
-	maxLen  int
-	tail    int // tails shorter than this escape the groups' probes
+	// viewGroups index the forms only the decoded view can show (a value
+	// that holds escapes, decoded): searched in its windows alone, they
+	// cost the data as it is no pass of its own.
+	viewGroups []*group
+	maxLen     int
+	tail       int // tails shorter than this escape the groups' probes
 
 	// For prefix queries on those tails: pairs holds every prefix of one
 	// or two bytes exactly (bit b0 | b1<<8, or 1<<16 | b0); triples filters
@@ -69,11 +73,12 @@ func New(secrets []Secret, forms []Form) *Matcher {
 // the few do.
 func (m *Matcher) With(more []Secret, forms []Form) *Matcher {
 	n := &Matcher{
-		secrets: append(slices.Clip(m.secrets), more...),
-		forms:   slices.Clip(m.forms),
-		groups:  slices.Clip(m.groups),
-		maxLen:  m.maxLen,
-		tail:    m.tail,
+		secrets:    append(slices.Clip(m.secrets), more...),
+		forms:      slices.Clip(m.forms),
+		groups:     slices.Clip(m.groups),
+		viewGroups: slices.Clip(m.viewGroups),
+		maxLen:     m.maxLen,
+		tail:       m.tail,
 	}
 	for _, f := range forms {
 		f.Secret += len(m.secrets)
@@ -90,23 +95,27 @@ func (m *Matcher) index(first int) {
 	for _, s := range m.secrets {
 		m.collapse = m.collapse || strings.ContainsAny(s.Value, "\r\n")
 	}
-	var short, long []int
+	var short, long, decoded []int
 	for i := first; i < len(m.forms); i++ {
 		n := len(m.forms[i].Text)
 		m.maxLen = max(m.maxLen, n)
-		if n >= 16 {
+		switch {
+		case m.forms[i].Encoding == EncodingDecoded:
+			decoded = append(decoded, i)
+		case n >= 16:
 			long = append(long, i)
-		} else {
+		default:
 			short = append(short, i)
 		}
 	}
 	for _, c := range []struct {
-		idx []int
-		k   int
-	}{{long, 8}, {short, 4}} {
+		idx    []int
+		k      int
+		groups *[]*group
+	}{{long, 8, &m.groups}, {short, 4, &m.groups}, {decoded, 4, &m.viewGroups}} {
 		if len(c.idx) > 0 {
 			g, minLen := m.newGroup(c.idx, c.k)
-			m.groups = append(m.groups, g)
+			*c.groups = append(*c.groups, g)
 			m.tail = max(m.tail, minLen)
 		}
 	}
@@ -233,7 +242,7 @@ func (m *Matcher) find(data []byte, fn func(Match), hold bool) int {
 // only in windows around its spans: an occurrence that crosses none was
 // found in the data already.
 func (m *Matcher) findIn(v *view, data []byte, prior int, fn func(Match), hold bool) int {
-	h := m.findRaw(data, fn, hold)
+	h := m.findRaw(data, fn, hold, false)
 	if len(m.forms) == 0 {
 		return h
 	}
@@ -254,18 +263,24 @@ func (m *Matcher) findIn(v *view, data []byte, prior int, fn func(Match), hold b
 			hi = min(len(text), v.spans[i].viewEnd+reach)
 		}
 		partial := hold && hi == len(text)
-		if wh := m.findRaw(text[lo:hi], found(lo), partial); partial && wh < hi-lo {
+		if wh := m.findRaw(text[lo:hi], found(lo), partial, true); partial && wh < hi-lo {
 			h = min(h, v.rawStart(lo+wh))
 		}
 	}
 	return h
 }
 
-// findRaw finds forms in data as it is.
-func (m *Matcher) findRaw(data []byte, fn func(Match), hold bool) int {
+// findRaw finds forms in data as it is: in the data, or (view) in a window
+// of its decoded view, where the view-only forms are looked for too.
+func (m *Matcher) findRaw(data []byte, fn func(Match), hold, view bool) int {
 	s := search{forms: m.forms, data: data, fn: fn, hold: len(data), partial: hold}
 	for _, g := range m.groups {
 		g.find(&s)
+	}
+	if view {
+		for _, g := range m.viewGroups {
+			g.find(&s)
+		}
 	}
 	if hold {
 		// A form's start less than a group's shortest form from the end
