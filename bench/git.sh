@@ -12,7 +12,10 @@ repo=${1:-$out/history}
 [ -d "$repo/.git" ] || bash bench/gitrepo.sh "$repo" "${COMMITS:-300}"
 runs=${RUNS:-5}
 CGO_ENABLED=0 go build -trimpath -o "$out/secretgate" .
-CGO_ENABLED=0 go build -trimpath -tags gore2regex -o "$out/gitleaks-re2" github.com/zricethezav/gitleaks/v8
+# The peer as its release builds it: from its own go.mod (go-re2 v1.9.0),
+# not with this module's newer go-re2.
+GOBIN="$PWD/$out/peer" CGO_ENABLED=0 go install -trimpath -tags gore2regex github.com/zricethezav/gitleaks/v8@v8.30.1
+mv "$out/peer/gitleaks" "$out/gitleaks-re2"
 echo "repository: $repo ($(git -C "$repo" rev-list --all | wc -l) commits, $(du -sh "$repo/.git" | cut -f1) .git); $(nproc) cores; $(date -u +%F)"
 printf '%-16s %8s %8s %10s %9s\n' tool wall_s user_s max_rss_MB findings
 for i in $(seq "$runs"); do

@@ -10,7 +10,10 @@ runs=${RUNS:-5}
 out=bench/out
 mkdir -p "$out"
 CGO_ENABLED=0 go build -trimpath -o "$out/secretgate" .
-CGO_ENABLED=0 go build -trimpath -tags gore2regex -o "$out/gitleaks-re2" github.com/zricethezav/gitleaks/v8
+# The peer as its release builds it: from its own go.mod (go-re2 v1.9.0),
+# not with this module's newer go-re2.
+GOBIN="$PWD/$out/peer" CGO_ENABLED=0 go install -trimpath -tags gore2regex github.com/zricethezav/gitleaks/v8@v8.30.1
+mv "$out/peer/gitleaks" "$out/gitleaks-re2"
 tools=(secretgate secretgate-text gitleaks-re2)
 if [ "${ENGINES:-}" = all ]; then
   CGO_ENABLED=0 go build -trimpath -o "$out/gitleaks-stdlib" github.com/zricethezav/gitleaks/v8

@@ -3,6 +3,7 @@ package scrub
 import (
 	"context"
 	"regexp"
+	"sync"
 
 	"github.com/secretgate/secretgate/scanner/detect"
 )
@@ -16,18 +17,21 @@ type Credentials struct{}
 
 var _ detect.Detector = Credentials{}
 
-var (
-	// The userinfo of a URL: a scheme, then user:password before the host.
-	urlPassword = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@?#]*:([^\s/@?#]+)@`)
-	// A query or form parameter named for a credential.
-	tokenParam = regexp.MustCompile(`(?i)[?&;](?:private_token|authenticity_token|rss_token|feed_token|job_token|access_token|id_token|refresh_token|token|` +
-		`x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|` +
-		`client_secret|password|passwd|api_key|apikey|secret)=([^\s&#"'<>]+)`)
-)
+// credentialPatterns are compiled on first use, not at every start-up.
+var credentialPatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		// The userinfo of a URL: a scheme, then user:password before the host.
+		regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@?#]*:([^\s/@?#]+)@`),
+		// A query or form parameter named for a credential.
+		regexp.MustCompile(`(?i)[?&;](?:private_token|authenticity_token|rss_token|feed_token|job_token|access_token|id_token|refresh_token|token|` +
+			`x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|x-goog-credential|sig|signature|` +
+			`client_secret|password|passwd|api_key|apikey|secret)=([^\s&#"'<>]+)`),
+	}
+})
 
 // Detect implements detect.Detector.
 func (Credentials) Detect(_ context.Context, c *detect.Chunk, found func(detect.Match)) {
-	for _, re := range []*regexp.Regexp{urlPassword, tokenParam} {
+	for _, re := range credentialPatterns() {
 		for _, loc := range re.FindAllSubmatchIndex(c.Data, -1) {
 			found(detect.Match{
 				Rule:        "undeclared-credential",
