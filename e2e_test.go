@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"encoding/base64"
 	"fmt"
 	"maps"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -442,4 +444,65 @@ cd ctx && go mod vendor && mkdir -p .build && cp ` + helm + ` .build/helm`)
 	if out, err := pm("images", "--format", "{{.Size}}", "localhost/secretgate:test"); err == nil {
 		t.Logf("image size (with the test's busybox base and a helm built with debug information): %s", strings.TrimSpace(out))
 	}
+
+	// The arm64 image, from the same Dockerfile: the builder stage runs on
+	// this machine's platform and cross-compiles (no emulation), and the
+	// final stage only copies, so its base needs no binary at all: the
+	// certificates. (podman 4.3 looks a local base image up by this
+	// machine's platform and labels what it builds with the target's; and
+	// unlike buildx it does not set BUILDPLATFORM, which is passed here.)
+	// helm comes prebuilt for arm64, as the release's build context would
+	// hold it.
+	helmArm := crossCompile(t, "helm.sh/helm/v3/cmd/helm@v3.22.0", "arm64")
+	sh(`mkdir -p armbase/etc/ssl/certs && cp /etc/ssl/certs/ca-certificates.crt armbase/etc/ssl/certs/
+tar -cf armbase.tar -C armbase .
+cp ` + helmArm + ` ctx/.build/helm-arm64`)
+	if out, err := pm("import", filepath.Join(dir, "armbase.tar"), "localhost/sg-base:certs"); err != nil {
+		t.Fatalf("podman import: %v\n%s", err, out)
+	}
+	if out, err := pm("build", "--pull=never", "--network", "none", "--platform", "linux/arm64",
+		"--build-arg", "BUILDPLATFORM=linux/"+runtime.GOARCH, "--build-arg", "GO_IMAGE=localhost/sg-go:test",
+		"--build-arg", "BASE_IMAGE=localhost/sg-base:certs", "--build-arg", "VERSION=v0.0.0-test",
+		"-t", "localhost/secretgate:arm64", filepath.Join(dir, "ctx")); err != nil {
+		t.Fatalf("podman build --platform linux/arm64: %v\n%s", err, out)
+	}
+	if out, err := pm("image", "inspect", "--format", "{{.Os}}/{{.Architecture}}", "localhost/secretgate:arm64"); err != nil || strings.TrimSpace(out) != "linux/arm64" {
+		t.Errorf("the arm64 image is %q (%v), want linux/arm64", strings.TrimSpace(out), err)
+	}
+	ctr, err := pm("create", "--platform", "linux/arm64", "localhost/secretgate:arm64")
+	if err != nil {
+		t.Fatalf("podman create: %v\n%s", err, ctr)
+	}
+	ctr = strings.TrimSpace(ctr)
+	for _, bin := range []string{"secretgate", "helm"} {
+		dst := filepath.Join(dir, "arm-"+bin)
+		if out, err := pm("cp", ctr+":/usr/local/bin/"+bin, dst); err != nil {
+			t.Fatalf("podman cp %s: %v\n%s", bin, err, out)
+		}
+		f, err := elf.Open(dst)
+		if err != nil {
+			t.Fatalf("%s from the arm64 image: %v", bin, err)
+		}
+		if f.Machine != elf.EM_AARCH64 {
+			t.Errorf("%s in the arm64 image is built for %v, want %v", bin, f.Machine, elf.EM_AARCH64)
+		}
+		f.Close()
+	}
+	pm("rm", ctr)
+}
+
+// crossCompile builds pkg@version for linux/arch and returns the binary.
+func crossCompile(t *testing.T, pkgAtVersion, arch string) string {
+	t.Helper()
+	gobin := t.TempDir()
+	cmd := exec.Command("go", "install", "-trimpath", "-ldflags", "-s -w", pkgAtVersion)
+	// go install puts a cross-compiled binary under GOPATH/bin/GOOS_GOARCH
+	// and refuses GOBIN for one: a GOPATH of its own, sharing the caches.
+	cache, _ := exec.Command("go", "env", "GOMODCACHE").Output()
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0", "GOBIN=", "GOPATH="+gobin,
+		"GOMODCACHE="+strings.TrimSpace(string(cache)), "GOFLAGS=-mod=mod")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("cross-compiling %s for %s: %v\n%s", pkgAtVersion, arch, err, out)
+	}
+	return filepath.Join(gobin, "bin", "linux_"+arch, filepath.Base(strings.Split(pkgAtVersion, "@")[0]))
 }

@@ -3,7 +3,8 @@
 // same needles (every form of N secrets) to other projects' maskers:
 // log-N.txt and needles-N.json for each N, as BenchmarkScrub in
 // internal/scrub makes them, and raw-N.json with the values alone (what
-// those maskers are given in practice).
+// those maskers are given in practice). With -env N it prints the N
+// secrets as NAME=VALUE lines instead (bench/scrub-cli.sh).
 package main
 
 import (
@@ -17,8 +18,20 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-env" {
+		// NAME=VALUE lines, for bench/scrub-cli.sh to export.
+		var n int
+		if _, err := fmt.Sscan(os.Args[2], &n); err != nil {
+			fmt.Fprintln(os.Stderr, "scrubload: -env N")
+			os.Exit(2)
+		}
+		for i, v := range fixture.Passwords(n) {
+			fmt.Printf("S%d=%s\n", i, v)
+		}
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: scrubload DIR")
+		fmt.Fprintln(os.Stderr, "usage: scrubload DIR | scrubload -env N")
 		os.Exit(2)
 	}
 	if err := write(os.Args[1]); err != nil {
