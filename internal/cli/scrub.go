@@ -90,7 +90,10 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	// dropped, never written.
 	copied := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(w, readerOnly{opts.IO.In})
+		// 256 KiB reads: a pipe's read returns what is there, so a large
+		// buffer delays nothing, and each write costs the scrubber one
+		// pass of its per-write work instead of eight.
+		_, err := io.CopyBuffer(w, readerOnly{opts.IO.In}, make([]byte, 256<<10))
 		copied <- err
 	}()
 	var copyErr error

@@ -41,6 +41,25 @@ func BenchmarkScrub(b *testing.B) {
 	}
 }
 
+// BenchmarkScrubAddMask is BenchmarkScrub at 1,000 secrets through a Writer
+// that reads ::add-mask:: lines, as run and scrub use it: looking for them
+// must not cost a stream flush a line.
+func BenchmarkScrubAddMask(b *testing.B) {
+	secrets := benchSecrets(1000)
+	forms, _ := known.Forms(secrets, 6)
+	m := known.New(secrets, forms)
+	log := fixture.BuildLog(8<<20, fixture.Passwords(1000))
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for range b.N {
+		w := NewShared(io.Discard, NewMasks(m, 6, func(error) {}), "")
+		for off := 0; off < len(log); off += 4096 {
+			_, _ = w.Write(log[off:min(off+4096, len(log))])
+		}
+		_ = w.Close()
+	}
+}
+
 // BenchmarkScrubEscaped is BenchmarkScrub at 1,000 secrets on a log that
 // gives the decoded view work: one line in ten coloured, as test runners
 // print them, and one in twenty ending in a percent-escaped URL.
