@@ -18,20 +18,7 @@ func shared(t testing.TB, base *known.Matcher, data []byte, sizes []int) (string
 	var warnings []string
 	masks := NewMasks(base, 6, func(err error) { warnings = append(warnings, err.Error()) })
 	var out bytes.Buffer
-	w := NewShared(&out, masks, "")
-	for i := 0; len(data) > 0; i++ {
-		n := len(data)
-		if len(sizes) > 0 {
-			n = min(n, max(1, sizes[i%len(sizes)]))
-		}
-		if _, err := w.Write(data[:n]); err != nil {
-			t.Fatalf("Write: %v", err)
-		}
-		data = data[n:]
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
+	writeChunked(t, NewShared(&out, masks, ""), data, sizes)
 	return out.String(), warnings
 }
 

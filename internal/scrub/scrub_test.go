@@ -39,7 +39,14 @@ func reference(m *known.Matcher, data []byte, mask string) []byte {
 // scrubChunked writes data through a Writer in the chunk sizes given.
 func scrubChunked(t testing.TB, m *known.Matcher, data []byte, sizes []int) []byte {
 	var out bytes.Buffer
-	w := New(&out, m, "")
+	writeChunked(t, New(&out, m, ""), data, sizes)
+	return out.Bytes()
+}
+
+// writeChunked writes data to w in the chunk sizes given, in turn (all at
+// once if none), and closes w.
+func writeChunked(t testing.TB, w io.WriteCloser, data []byte, sizes []int) {
+	t.Helper()
 	for i := 0; len(data) > 0; i++ {
 		n := len(data)
 		if len(sizes) > 0 {
@@ -53,7 +60,6 @@ func scrubChunked(t testing.TB, m *known.Matcher, data []byte, sizes []int) []by
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	return out.Bytes()
 }
 
 func TestSplitAtEveryOffset(t *testing.T) {
