@@ -160,12 +160,6 @@ func naiveMatches(forms []Form, data []byte, ok func(Form) bool) []Match {
 	return ms
 }
 
-// naiveRuns is the reference the matcher's raw search is checked against:
-// every occurrence of every form, by plain search.
-func naiveRuns(forms []Form, data []byte) []Run {
-	return Unite(naiveMatches(forms, data, func(Form) bool { return true }), true)
-}
-
 // naiveHold is where the longest suffix of data that is a proper prefix of
 // some form ok keeps (given where the suffix starts) begins, by plain search.
 func naiveHold(forms []Form, data []byte, ok func(f Form, p int) bool) int {
