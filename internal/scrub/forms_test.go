@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/secretgate/secretgate/scanner/known"
 )
 
 // The forms a tool prints a secret in, one class each, written by the
@@ -158,4 +161,59 @@ func TestFormsInStreamsOfLogs(t *testing.T) {
 	if !bytes.Equal(reference(m, []byte(in), DefaultMask), []byte(want)) {
 		t.Errorf("the whole-buffer reference disagrees")
 	}
+}
+
+// FuzzEveryForm prints a random secret in each class of
+// TestEveryFormIsMasked, between ordinary text, writes it in random chunks,
+// and checks that nothing of the secret is left readable.
+func FuzzEveryForm(f *testing.F) {
+	f.Add("Tk9-sp3c!al<&>\"q'u0te", uint8(5), []byte{1})
+	f.Add("line one\nline two\nend", uint8(30), []byte{3, 1})
+	f.Fuzz(func(t *testing.T, v string, class uint8, cuts []byte) {
+		if len(v) < 8 || len(v) > 80 || !utf8.ValidString(v) || strings.ContainsAny(v, "*#\x1b\r") || strings.TrimSpace(v) != v {
+			return
+		}
+		b64 := base64.StdEncoding.EncodeToString
+		printers := []func(string) string{
+			func(v string) string { return v },
+			func(v string) string { return b64([]byte(v[1:])) },
+			func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v[2:])) },
+			colour,
+			html.EscapeString,
+			func(v string) string { return everyByte(v, "&#%d;") },
+			func(v string) string { return everyByte(v, "&#X%X;") },
+			func(v string) string { return strings.ReplaceAll(v, "'", "''") },
+			func(v string) string { return strings.ReplaceAll(v, `"`, `""`) },
+			func(v string) string { return lowerHex(url.QueryEscape(v)) },
+			url.PathEscape,
+			encodeURIComponent,
+			func(v string) string { return everyByte(v, "%%%02x") },
+			jsonHTMLSafe,
+			func(v string) string { return everyByte(v, `\u%04x`) },
+			func(v string) string { return wrap(b64([]byte(v+"\n")), 76, "\n") },
+			func(v string) string { return wrap(b64([]byte(v)), 64, "\r\n") },
+		}
+		printed := printers[int(class)%len(printers)](v)
+		if strings.Contains(v, "\n") {
+			// A multi-line value: its lines with other whitespace between.
+			printed = strings.ReplaceAll(v, "\n", " \r\n\t")
+		}
+		sizes := make([]int, len(cuts))
+		for i, c := range cuts {
+			sizes[i] = int(c)
+		}
+		got := string(scrubChunked(t, matcher(v), []byte("a #"+printed+"# b\n"), sizes))
+		inner, ok := strings.CutPrefix(got, "a #")
+		if !ok || !strings.HasSuffix(inner, "# b\n") {
+			t.Fatalf("the text around the secret changed: %q", got)
+		}
+		inner = strings.TrimSuffix(inner, "# b\n")
+		if left := ansi.ReplaceAllString(strings.ReplaceAll(inner, DefaultMask, ""), ""); left != "" {
+			t.Fatalf("class %d: %q became %q", int(class)%len(printers), printed, inner)
+		}
+		m := matcher(v)
+		m.FindAll([]byte(got), func(x known.Match) {
+			t.Fatalf("class %d: output %q still holds form %q", int(class)%len(printers), got, m.Forms()[x.Form].Text)
+		})
+	})
 }
