@@ -116,7 +116,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	leaks := leakReport(m, res.Counts...)
 	if res.RuleMasks > 0 {
-		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by gitleaks rules", plural(res.RuleMasks, "token")), ", ")
+		leaks = strings.TrimPrefix(leaks+fmt.Sprintf(", %s matched by --rules", plural(res.RuleMasks, "token")), ", ")
 	}
 	if leaks != "" {
 		fmt.Fprintf(opts.IO.Err, "secretgate: masked in the output of %s: %s\n", opts.Command[0], leaks)

@@ -80,9 +80,11 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 		lines = scrub.NewLines(out, scrub.Detectors{r, scrub.Credentials{}}, opts.Mask)
 		out = lines
 	}
-	w := scrub.New(out, m, opts.Mask)
+	var w *scrub.Writer
 	if masks := sharedMasks(m, opts.NoAddMask, opts.Secrets.MinLength, warn); masks != nil {
 		w = scrub.NewShared(out, masks, opts.Mask)
+	} else {
+		w = scrub.New(out, m, opts.Mask)
 	}
 	// The copy blocks on standard input, which no signal unblocks: it runs
 	// on its own, and an interrupt ends the command at once. What the

@@ -69,8 +69,8 @@ func New(secrets []Secret, forms []Form) *Matcher {
 
 // With returns a matcher for m's secrets and more, given the forms of more
 // (their Secret counted from 0 in more). m's forms keep their indexes, and
-// its groups are shared: adding a few secrets to thousands costs about what
-// the few do.
+// its groups of grams, the bulk of building a matcher, are shared: only the
+// new forms are indexed, and the small prefix index is rebuilt.
 func (m *Matcher) With(more []Secret, forms []Form) *Matcher {
 	n := &Matcher{
 		secrets:    append(slices.Clip(m.secrets), more...),
