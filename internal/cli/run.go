@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/secretgate/secretgate/internal/ghactions"
 	"github.com/secretgate/secretgate/internal/scrub"
 	"github.com/secretgate/secretgate/scanner/known"
 )
@@ -98,6 +99,16 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 
 	masks := sharedMasks(m, opts.NoAddMask, opts.Secrets.MinLength, warn)
+	if masks != nil && toRunner(opts.IO.Out, opts.Getenv) {
+		// What the command asked the runner to mask, the runner still
+		// masks in every later step: the command passes on, escaped as the
+		// runner reads it, on the stream it came from.
+		masks.Forward(func(w io.Writer, value string) error {
+			step := ghactions.New(w, opts.Getenv)
+			step.AddMask(value)
+			return step.Err()
+		})
+	}
 	c := scrub.Child{Argv: opts.Command, Env: env, Stdin: opts.IO.In, Stdout: opts.IO.Out, Stderr: opts.IO.Err, Matcher: m, Masks: masks, Mask: opts.Mask}
 	if opts.Rules {
 		r, err := defaultRules(ctx)
@@ -128,6 +139,21 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// toRunner reports whether out is a GitHub Actions step's own output: inside
+// Actions, and not redirected to a file (where a passed-on ::add-mask::
+// would be a value on disk, not a command the runner reads).
+func toRunner(out io.Writer, getenv Getenv) bool {
+	if getenv("GITHUB_ACTIONS") != "true" {
+		return false
+	}
+	if f, ok := out.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // runChild runs a scrubbed child, says on stderr if a signal killed it,

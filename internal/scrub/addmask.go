@@ -3,6 +3,7 @@ package scrub
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -29,6 +30,19 @@ type Masks struct {
 	m       *known.Matcher
 	version int
 	warn    func(error)
+	forward func(w io.Writer, value string) error
+}
+
+// Forward makes each added mask also written, as a command, to the output
+// of the stream it came from, at the start of a line, through write (the
+// GitHub runner reads ::add-mask:: from a step's output: a mask a child
+// adds inside `secretgate run` then covers every later step too). What the
+// stream held back before the command is decided first, so the command
+// starts a line and is read, never printed.
+func (k *Masks) Forward(write func(w io.Writer, value string) error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.forward = write
 }
 
 // NewMasks returns the set of m's secrets, to which ::add-mask:: lines add
@@ -58,8 +72,9 @@ func (k *Masks) current() (*known.Matcher, int) {
 	return k.m, k.version
 }
 
-// command carries out one ::add-mask:: line (without its line end).
-func (k *Masks) command(line []byte) {
+// command carries out one ::add-mask:: line (without its line end), and
+// returns the value it added, if any.
+func (k *Masks) command(line []byte) (string, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	n := len(k.added) + 1
@@ -67,10 +82,10 @@ func (k *Masks) command(line []byte) {
 	switch {
 	case !ok:
 		k.warn(fmt.Errorf("::add-mask:: command %d: malformed (want ::add-mask::VALUE): nothing added", n))
-		return
+		return "", false
 	case value == "":
 		k.warn(fmt.Errorf("::add-mask:: command %d: empty value: nothing added", n))
-		return
+		return "", false
 	}
 	k.added = append(k.added, known.Secret{Name: fmt.Sprintf("add-mask-%d", n), Value: value})
 	// One group for everything added, on top of the base: a job that adds
@@ -81,6 +96,7 @@ func (k *Masks) command(line []byte) {
 	}
 	k.m = k.base.With(k.added, addedForms)
 	k.version++
+	return value, true
 }
 
 // commandValue returns the value of an ::add-mask:: line: what follows the
@@ -133,7 +149,9 @@ func (s *Writer) commands(p []byte) error {
 				return nil
 			}
 			if s.state == inCommand {
-				s.runCommand()
+				if err := s.runCommand(); err != nil {
+					return err
+				}
 			}
 			s.state, p = lineStart, p[i+1:]
 		case lineStart, maybe:
@@ -231,11 +249,23 @@ func (s *Writer) lineHead(p []byte) ([]byte, error) {
 }
 
 // runCommand carries out the command in cmd, and from the next byte on
-// masks with what it added.
-func (s *Writer) runCommand() {
-	s.masks.command(s.cmd)
+// masks with what it added; with Forward, it passes the mask on.
+func (s *Writer) runCommand() error {
+	value, added := s.masks.command(s.cmd)
 	s.cmd = s.cmd[:0]
 	s.follow()
+	s.masks.mu.Lock()
+	forward := s.masks.forward
+	s.masks.mu.Unlock()
+	if !added || forward == nil {
+		return nil
+	}
+	// The input before the command ended a line: once the stream has
+	// decided what it held, the output has too.
+	if err := s.stream.Close(); err != nil {
+		return err
+	}
+	return forward(s.w, value)
 }
 
 // follow switches the stream to the masks' newest matcher, if it changed.
@@ -256,7 +286,7 @@ func (s *Writer) follow() {
 func (s *Writer) finish() error {
 	switch s.state {
 	case inCommand:
-		s.runCommand()
+		return s.runCommand()
 	case maybe:
 		held := s.cmd
 		s.cmd = s.cmd[:0]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -126,4 +127,26 @@ func FuzzAddMask(f *testing.F) {
 			t.Fatalf("output after the command %q holds form %q", after, fmt.Sprint(string(m.Forms()[x.Form].Text)))
 		})
 	})
+}
+
+// TestAddMaskForward: with Forward, an added mask is also written out as a
+// command, at the start of a line, after what the stream held back, and the
+// value is masked from there on.
+func TestAddMaskForward(t *testing.T) {
+	const v = "fwd-s3cret-value"
+	m := matcher("held-secret-long")
+	for _, sizes := range [][]int{nil, {1}, {5}} {
+		masks := NewMasks(m, 6, func(error) {})
+		masks.Forward(func(w io.Writer, value string) error {
+			_, err := fmt.Fprintf(w, "::add-mask::%s\n", strings.ReplaceAll(value, "%", "%25"))
+			return err
+		})
+		var out bytes.Buffer
+		// Written a byte at a time, "held-sec" is held back as the start
+		// of a secret until its line ends: the command comes after it.
+		writeChunked(t, NewShared(&out, masks, ""), []byte("x held-sec\n::add-mask::"+v+"\n"+v+" held-secret-long\n"), sizes)
+		if want := "x held-sec\n::add-mask::" + v + "\n*** ***\n"; out.String() != want {
+			t.Errorf("writes of %v: %q, want %q", sizes, out.String(), want)
+		}
+	}
 }
