@@ -23,14 +23,16 @@ var addMask = []byte("::add-mask")
 // GitHub runner honours from any step. Anything that can write to a stream
 // can add a mask; a mask only ever hides more.
 type Masks struct {
-	mu      sync.Mutex
-	base    *known.Matcher
-	minLen  int
-	added   []known.Secret
-	m       *known.Matcher
-	version int
-	warn    func(error)
-	forward func(w io.Writer, value string) error
+	mu     sync.Mutex
+	base   *known.Matcher
+	minLen int
+	added  []known.Secret
+	// addedForms are the forms of added, each secret's derived once.
+	addedForms []known.Form
+	m          *known.Matcher
+	version    int
+	warn       func(error)
+	forward    func(w io.Writer, value string) error
 }
 
 // Forward makes each added mask also written, as a command, to the output
@@ -50,13 +52,6 @@ func (k *Masks) Forward(write func(w io.Writer, value string) error) {
 // mask, of a command it could not honour.
 func NewMasks(m *known.Matcher, minLen int, warn func(error)) *Masks {
 	return &Masks{base: m, m: m, minLen: minLen, warn: warn}
-}
-
-// Added returns how many masks the streams added.
-func (k *Masks) Added() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.added)
 }
 
 // Matcher returns the matcher for every secret so far, added ones last.
@@ -87,14 +82,19 @@ func (k *Masks) command(line []byte) (string, bool) {
 		k.warn(fmt.Errorf("::add-mask:: command %d: empty value: nothing added", n))
 		return "", false
 	}
-	k.added = append(k.added, known.Secret{Name: fmt.Sprintf("add-mask-%d", n), Value: value})
-	// One group for everything added, on top of the base: a job that adds
-	// many masks keeps a matcher of two parts, not one part per mask.
-	addedForms, short := known.Forms(k.added, k.minLen)
-	if len(short) > 0 && short[len(short)-1] == n-1 {
+	secret := known.Secret{Name: fmt.Sprintf("add-mask-%d", n), Value: value}
+	forms, short := known.Forms([]known.Secret{secret}, k.minLen)
+	if len(short) > 0 {
 		k.warn(fmt.Errorf("::add-mask:: command %d: the value is shorter than %d bytes: it is not matched", n, k.minLen))
 	}
-	k.m = k.base.With(k.added, addedForms)
+	for i := range forms {
+		forms[i].Secret = len(k.added)
+	}
+	k.added = append(k.added, secret)
+	k.addedForms = append(k.addedForms, forms...)
+	// One group for everything added, on top of the base: a job that adds
+	// many masks keeps a matcher of two parts, not one part per mask.
+	k.m = k.base.With(k.added, k.addedForms)
 	k.version++
 	return value, true
 }

@@ -59,9 +59,11 @@ func (c Child) Run() (Exit, error) {
 		lines = []*Lines{lo, le}
 		outW, errW = lo, le
 	}
-	stdout, stderr := New(outW, c.Matcher, c.Mask), New(errW, c.Matcher, c.Mask)
+	var stdout, stderr *Writer
 	if c.Masks != nil {
 		stdout, stderr = NewShared(outW, c.Masks, c.Mask), NewShared(errW, c.Masks, c.Mask)
+	} else {
+		stdout, stderr = New(outW, c.Matcher, c.Mask), New(errW, c.Matcher, c.Mask)
 	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Env = c.Env

@@ -20,7 +20,8 @@ import (
 // Rather than enumerate these, the matcher reads the data a second time,
 // decoded, but only near the places where decoding changed something (a
 // span): a form found there is mapped back onto the raw bytes it came from.
-// A stretch with nothing to decode costs one scan for five bytes.
+// A stretch with nothing to decode costs a scan for each of four trigger
+// bytes (%, &, \, ESC) and the wrap rule's skipping search (see newline).
 
 // span is one place where the view differs from the raw data:
 // raw[raw:rawEnd] reads as view[view:viewEnd] (empty for a sequence the
