@@ -154,9 +154,12 @@ func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, lookup Lo
 // matcherFor builds a matcher for the forms of resolved secrets. Secrets
 // too short to match are warned about by name.
 func matcherFor(resolved []provider.Secret, minLength int, warn func(error)) *known.Matcher {
-	secrets := provider.Known(resolved)
+	secrets, parts := provider.Known(resolved)
 	forms, short := known.Forms(secrets, minLength)
 	for _, i := range short {
+		if i >= parts {
+			continue // a short field of a JSON secret: its other fields are matched
+		}
 		if secrets[i].Value == "" {
 			warn(fmt.Errorf("secret %s is empty: nothing to mask", secrets[i].Name))
 			continue

@@ -20,14 +20,15 @@ import (
 )
 
 // Masks returns what to register as masks for secrets: every form
-// known.Forms derives from each value and its other forms (the raw bytes of
-// a binary secret). GitHub's runner derives a few encodings of each mask
+// known.Forms derives from each value, its other forms (the raw bytes of
+// a binary secret) and the fields of a JSON secret. GitHub's runner derives a few encodings of each mask
 // itself (standard base64, JSON, XML, URI data), but not URL-safe or
 // newline-suffixed base64 or hex; and runners that follow GitHub's
 // semantics (act, Gitea's, Forgejo's) derive none, so every form is
 // registered. Forms shorter than minLen are left out.
 func Masks(secrets []provider.Secret, minLen int) []string {
-	forms, _ := known.Forms(provider.Known(secrets), minLen)
+	values, _ := provider.Known(secrets)
+	forms, _ := known.Forms(values, minLen)
 	seen := map[string]bool{}
 	var out []string
 	for _, f := range forms {

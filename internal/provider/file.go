@@ -155,3 +155,12 @@ func Pointer(doc *yaml.Node, pointer string) (string, error) {
 	}
 	return n.Value, nil
 }
+
+// PickJSON follows a JSON pointer into a secret that is a JSON document.
+func PickJSON(value, pointer string) (string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(value), &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode {
+		return "", errors.New("the secret is not JSON, so #pointer cannot pick from it")
+	}
+	return Pointer(&doc, pointer)
+}

@@ -6,12 +6,14 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/secretgate/secretgate/internal/secretref"
 	"github.com/secretgate/secretgate/scanner/known"
@@ -40,19 +42,68 @@ type Secret struct {
 	// Meta describes the secret for an access record (provider, version
 	// id, stage); never the value.
 	Meta map[string]string
+	// Created is when the store made the version resolved (zero when the
+	// store does not say): what --max-age measures.
+	Created time.Time
 }
 
 // Known returns the secrets as the scanner's known values: each value and
-// each of its other forms under the secret's name. Encoded forms are
-// derived from these by known.Forms, for matching and for masks alike.
-func Known(secrets []Secret) []known.Secret {
-	out := make([]known.Secret, 0, len(secrets))
+// each of its other forms under the secret's name, then, from parts on,
+// the fields of secrets that are JSON documents (a store's secret is often
+// {"username": ..., "password": ...}, and a script prints one field, not
+// the document). Encoded forms are derived from these by known.Forms, for
+// matching and for masks alike.
+func Known(secrets []Secret) (out []known.Secret, parts int) {
+	out = make([]known.Secret, 0, len(secrets))
 	for _, s := range secrets {
 		out = append(out, known.Secret{Name: s.Name, Value: s.Value})
 		for _, a := range s.Also {
 			out = append(out, known.Secret{Name: s.Name, Value: a})
 		}
 	}
+	parts = len(out)
+	for _, s := range secrets {
+		for _, f := range fields(s.Value) {
+			if f != s.Value {
+				out = append(out, known.Secret{Name: s.Name, Value: f})
+			}
+		}
+	}
+	return out, parts
+}
+
+// fields returns the scalar fields of a JSON object or array, nested ones
+// too, as text; nothing for any other value.
+func fields(value string) []string {
+	v := strings.TrimSpace(value)
+	if v == "" || v[0] != '{' && v[0] != '[' {
+		return nil
+	}
+	var doc any
+	d := json.NewDecoder(strings.NewReader(v))
+	d.UseNumber()
+	if d.Decode(&doc) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				walk(x[k])
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		case string:
+			out = append(out, x)
+		case json.Number:
+			out = append(out, x.String())
+		}
+	}
+	walk(doc)
 	return out
 }
 

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -25,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
-	"gopkg.in/yaml.v3"
 
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/secretref"
@@ -217,7 +215,7 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 				v.Name = strings.TrimPrefix(f.name, t.id)
 			}
 			if t.ref.Fragment != "" {
-				picked, err := pick(f.value, t.ref.Fragment)
+				picked, err := provider.PickJSON(f.value, t.ref.Fragment)
 				if err != nil {
 					return nil, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
 				}
@@ -230,15 +228,6 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 }
 
 type key struct{ region, id, stage, versionID string }
-
-// pick follows a JSON pointer into a JSON secret.
-func pick(value, pointer string) (string, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(value), &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode {
-		return "", errors.New("the secret is not JSON, so #pointer cannot pick from it")
-	}
-	return provider.Pointer(&doc, pointer)
-}
 
 func (p *Provider) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	if p.CallTimeout > 0 {
@@ -397,43 +386,13 @@ func (p *Provider) regionName(r string) string {
 	return r
 }
 
-// MaxResponse bounds one Secrets Manager response, read before it is
-// parsed: a secret holds at most 64 KiB, a batch at most 20 secrets (with
-// binary ones base64-encoded in JSON), a list page only names. A larger
-// response is an error, not memory.
-const MaxResponse = 8 << 20
-
-// limitedClient cuts every response body at MaxResponse.
+// limitedClient cuts every response body at provider.MaxResponse.
 type limitedClient struct{ c aws.HTTPClient }
 
 func (l limitedClient) Do(req *http.Request) (*http.Response, error) {
 	resp, err := l.c.Do(req)
 	if resp != nil && resp.Body != nil {
-		resp.Body = &limitedBody{ReadCloser: resp.Body, left: MaxResponse}
+		resp.Body = provider.LimitBody(resp.Body)
 	}
 	return resp, err
-}
-
-type limitedBody struct {
-	io.ReadCloser
-	left int64
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, fmt.Errorf("the response is larger than %d MiB", MaxResponse>>20)
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.ReadCloser.Read(p)
-	b.left -= int64(n)
-	if b.left <= 0 && err == nil {
-		// One more byte would be too many: find out now.
-		var one [1]byte
-		if m, _ := b.ReadCloser.Read(one[:]); m > 0 {
-			return n, fmt.Errorf("the response is larger than %d MiB", MaxResponse>>20)
-		}
-	}
-	return n, err
 }

@@ -189,7 +189,7 @@ func TestARNPartitionsAndRegions(t *testing.T) {
 // TestResponseSizeBound: a response larger than MaxResponse is an error
 // naming the reference, read no further, and never a value in a message.
 func TestResponseSizeBound(t *testing.T) {
-	huge := strings.Repeat("v", MaxResponse+1024)
+	huge := strings.Repeat("v", provider.MaxResponse+1024)
 	srv := fake.New("eu-west-1", fake.Secret{Name: "huge", String: huge})
 	defer srv.Close()
 	env(t, srv)
