@@ -10,11 +10,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
+	vaultfake "github.com/secretgate/secretgate/internal/provider/vault/fake"
 )
 
 // binDir holds a secretgate built without the race detector for the
@@ -81,6 +83,24 @@ func TestScript(t *testing.T) {
 				k, v, _ := strings.Cut(kv, "=")
 				env.Setenv(k, v)
 			}
+			// A Vault server, and GitHub's token service signing job tokens
+			// it trusts; VAULT_JOB_JWT is a GitLab job's id_tokens: token.
+			vs := vaultfake.New()
+			env.Defer(vs.Close)
+			vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"username": "app", "password": "old-" + vars["DB_PASSWORD"]}, Created: time.Now().Add(-200 * 24 * time.Hour)})
+			vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"username": "app", "password": vars["DB_PASSWORD"]}, Created: time.Now().Add(-100*24*time.Hour - time.Hour)})
+			vs.PutV2("secret/", "app/token", vaultfake.Version{Data: map[string]any{"token": vars["GITHUB_PAT"]}})
+			policy := []string{"secret/data/app/*", "secret/metadata/app/*"}
+			vs.Role("jwt", "ci", vaultfake.Role{Policy: policy, Audience: "https://vault.example", Subject: "repo:acme/app:ref:refs/heads/main"})
+			vs.Role("gitlab", "ci", vaultfake.Role{Policy: policy, Audience: "https://gitlab.example"})
+			requestToken := fixture.Password(77, 32)
+			runner := vs.Runner(requestToken, "repo:acme/app:ref:refs/heads/main")
+			env.Defer(runner.Close)
+			env.Setenv("VAULT_ADDR", vs.URL)
+			env.Setenv("VAULT_FAKE_TOKEN", vs.Token(policy...))
+			env.Setenv("FAKE_ID_TOKEN_REQUEST_URL", runner.URL+"/token?api-version=2.0")
+			env.Setenv("FAKE_ID_TOKEN_REQUEST_TOKEN", requestToken)
+			env.Setenv("VAULT_JOB_JWT", vs.Sign(map[string]any{"aud": "https://gitlab.example", "sub": "project_path:acme/app:ref_type:branch:ref:main", "exp": time.Now().Add(time.Hour).Unix()}))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {

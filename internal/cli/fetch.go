@@ -60,6 +60,7 @@ inside GitHub Actions, to the job summary.`,
 		},
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets, false)
+	addAgeFlags(cmd.Flags(), &opts.Secrets)
 	f := cmd.Flags()
 	f.StringArrayVar(&opts.To, "to", nil, "where the values go (repeatable): github-outputs, github-env, env-file=PATH, helm-values=PATH, json")
 	f.IntVar(&opts.MinMaskLength, "min-mask-length", 6, "values shorter than this are delivered but named in a warning: masking them would hide too much")
@@ -253,20 +254,32 @@ func flatten(prefix string, v any, out map[string]string) {
 // accessRecord lists what was fetched, by name, provider and version, for
 // auditing: on stderr, and in the job summary inside GitHub Actions.
 func accessRecord(opts *FetchOptions, resolved []provider.Secret, step *ghactions.Step) {
+	now := time.Now
+	if opts.Secrets.Now != nil {
+		now = opts.Secrets.Now
+	}
 	var md strings.Builder
-	md.WriteString("### secretgate: secrets fetched\n\n| name | provider | secret | version | stages |\n| --- | --- | --- | --- | --- |\n")
+	md.WriteString("### secretgate: secrets fetched\n\n| name | provider | secret | version | stages | created |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, s := range resolved {
 		m := s.Meta
 		line := fmt.Sprintf("secretgate: fetched %s from %s", s.Name, cmp.Or(m["provider"], "environment"))
 		if m["name"] != "" {
 			line += " " + m["name"]
 		}
-		if m["version_id"] != "" {
+		switch {
+		case m["version_id"] != "" && m["stages"] != "":
 			line += fmt.Sprintf(" (version %s, stages %s)", m["version_id"], m["stages"])
+		case m["version_id"] != "":
+			line += fmt.Sprintf(" (version %s)", m["version_id"])
+		}
+		created := ""
+		if !s.Created.IsZero() {
+			created = fmt.Sprintf("%s (%s old)", s.Created.UTC().Format(time.DateOnly), formatAge(now().Sub(s.Created)))
+			line += ", created " + created
 		}
 		fmt.Fprintln(opts.IO.Err, line)
-		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s |\n", report.Cell(s.Name), report.Cell(cmp.Or(m["provider"], "environment")),
-			report.Cell(m["name"]), report.Cell(m["version_id"]), report.Cell(m["stages"]))
+		fmt.Fprintf(&md, "| %s | %s | %s | %s | %s | %s |\n", report.Cell(s.Name), report.Cell(cmp.Or(m["provider"], "environment")),
+			report.Cell(m["name"]), report.Cell(m["version_id"]), report.Cell(m["stages"]), report.Cell(created))
 	}
 	if step.InActions() && opts.Getenv("GITHUB_STEP_SUMMARY") != "" {
 		if err := step.AppendSummary(md.String()); err != nil {

@@ -56,6 +56,7 @@ files, so a plain --set of the same key still wins over them.`,
 		},
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
+	addAgeFlags(cmd.Flags(), &opts.Secrets)
 	cmd.Flags().StringVar(&opts.HelmBin, "helm-bin", "helm", "the helm program to run")
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret in helm's output")
 	return cmd

@@ -10,6 +10,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
+	vaultfake "github.com/secretgate/secretgate/internal/provider/vault/fake"
 	"github.com/secretgate/secretgate/scanner/known"
 )
 
@@ -45,6 +46,12 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	vs := vaultfake.New()
+	defer vs.Close()
+	vs.PutV2("secret/", "json", vaultfake.Version{Data: map[string]any{"password": value}})
+	vs.Role("jwt", "ci", vaultfake.Role{Policy: []string{"secret/data/*"}})
+	vaultEnv := map[string]string{"VAULT_ADDR": vs.URL, "VAULT_TOKEN": vs.Token("secret/data/*")}
+	jobEnv := map[string]string{"VAULT_ADDR": vs.URL, "JOB_JWT": vs.Sign(map[string]any{"aud": "x", "exp": 1 << 40})}
 
 	for _, tc := range []struct {
 		name string
@@ -67,6 +74,9 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		{"env file exists", []string{"fetch", "--to", "env-file=" + existing, "--secret", "P=ref+awssecrets://plain"}, nil},
 		{"helm values that do not parse", []string{"helm", "--helm-bin", "/bin/true", "--", "template", "x", "-f", values}, nil},
 		{"known-env set to a literal", []string{"scrub", "--known-env", value}, nil},
+		{"Vault pointer misses", []string{"fetch", "--to", "json", "--secret", "P=ref+vault://secret/json#/passwd"}, vaultEnv},
+		{"Vault pointer past a value", []string{"fetch", "--to", "json", "--secret", "P=ref+vault://secret/json#/password/x"}, vaultEnv},
+		{"value as the Vault role", []string{"fetch", "--to", "json", "--vault-role", value, "--id-token-env", "JOB_JWT", "--secret", "P=ref+vault://secret/json#/password"}, jobEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

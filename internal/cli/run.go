@@ -62,6 +62,7 @@ values); a command that failed keeps its own exit status, which says more.`,
 		},
 	}
 	addSecretFlags(cmd.Flags(), &opts.Secrets, true)
+	addAgeFlags(cmd.Flags(), &opts.Secrets)
 	cmd.Flags().StringVar(&opts.Mask, "mask", scrub.DefaultMask, "what replaces each secret")
 	cmd.Flags().BoolVar(&opts.FailOnLeak, "fail-on-leak", false, "exit 1 if the command succeeded but printed a secret (a failed command's own status wins)")
 	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "also mask, line by line, tokens nobody declared: what the gitleaks rules match, URL passwords and token query parameters")

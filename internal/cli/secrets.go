@@ -2,12 +2,14 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/awssm"
+	"github.com/secretgate/secretgate/internal/provider/vault"
 	"github.com/secretgate/secretgate/internal/secretref"
 	"github.com/secretgate/secretgate/scanner/known"
 )
@@ -26,20 +29,117 @@ type SecretOptions struct {
 	KnownEnv  []string // --known-env VAR
 	MinLength int      // --min-length (scan, scrub, run: what is matched)
 
+	Vault      vault.Auth // --vault-auth-method, --vault-auth-mount, --vault-role, --vault-audience
+	IDTokenEnv string     // --id-token-env: the variable holding the job's OIDC token
+
+	// MaxAge and WarnAge (fetch, helm, run) bound how long ago the store
+	// made the version resolved: older fails the command before anything
+	// is delivered, or only warns.
+	MaxAge, WarnAge time.Duration
+
 	// Registry resolves references; the command line's providers unless a
 	// test sets its own.
 	Registry provider.Registry
+	// Now is the clock ages are measured by (time.Now when nil).
+	Now func() time.Time
 }
 
 // addSecretFlags adds --secret, --secrets-file and --known-env, and with
 // matching (commands that look for secrets in text) --min-length.
 func addSecretFlags(f *pflag.FlagSet, o *SecretOptions, matching bool) {
-	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
+	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+vault://PATH#/key, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
 	f.StringArrayVar(&o.Files, "secrets-file", nil, "a file of secret specs, one a line, # comments; repeatable")
 	f.StringArrayVar(&o.KnownEnv, "known-env", nil, "an environment variable whose value is a secret; repeatable")
 	if matching {
 		f.IntVar(&o.MinLength, "min-length", 6, "forms of a secret shorter than this many bytes are not matched")
 	}
+	f.StringVar(&o.Vault.Method, "vault-auth-method", "", "how to log in to Vault: "+strings.Join(vault.Methods, ", ")+" (default: VAULT_TOKEN if set, AppRole if VAULT_ROLE_ID is, else jwt with the job's OIDC token or kubernetes, given --vault-role)")
+	f.StringVar(&o.Vault.Mount, "vault-auth-mount", "", "where the Vault auth method is mounted (default: its name, such as jwt)")
+	f.StringVar(&o.Vault.Role, "vault-role", "", "the Vault role to log in as (jwt, kubernetes)")
+	f.StringVar(&o.Vault.Audience, "vault-audience", "", "the audience to ask of GitHub's OIDC token for Vault (default GitHub's: the repository owner's URL)")
+	f.StringVar(&o.IDTokenEnv, "id-token-env", "", "the environment variable holding the job's OIDC token (GitLab: a variable declared under id_tokens:); default in GitHub Actions: asked of the runner")
+}
+
+// addAgeFlags adds --max-age and --warn-age, for commands that deliver.
+func addAgeFlags(f *pflag.FlagSet, o *SecretOptions) {
+	f.Var((*age)(&o.MaxAge), "max-age", "fail, delivering nothing, if a secret's current version is older than this (90d, 12h)")
+	f.Var((*age)(&o.WarnAge), "warn-age", "warn if a secret's current version is older than this (60d)")
+}
+
+// age is a duration flag that takes days too: 90d, 36h, 1d12h.
+type age time.Duration
+
+func (a *age) String() string {
+	if *a == 0 {
+		return ""
+	}
+	return formatAge(time.Duration(*a))
+}
+
+func (a *age) Type() string { return "duration" }
+
+func (a *age) Set(s string) error {
+	days := 0
+	rest := s
+	if i := strings.Index(s, "d"); i > 0 {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil {
+			return fmt.Errorf("want a duration such as 90d or 12h")
+		}
+		days, rest = n, s[i+1:]
+	}
+	d := time.Duration(0)
+	if rest != "" {
+		var err error
+		if d, err = time.ParseDuration(rest); err != nil {
+			return fmt.Errorf("want a duration such as 90d or 12h")
+		}
+	}
+	d += time.Duration(days) * 24 * time.Hour
+	if d <= 0 {
+		return fmt.Errorf("want a duration above zero, such as 90d")
+	}
+	*a = age(d)
+	return nil
+}
+
+// formatAge says an age in days, or hours under two days.
+func formatAge(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return fmt.Sprintf("%dh", int(d.Hours()))
+}
+
+// checkAges fails when a secret is older than --max-age, and warns when
+// older than --warn-age, naming each secret and its age. A secret whose
+// store keeps no creation time is warned about: its age is not checked.
+func checkAges(o *SecretOptions, secrets []provider.Secret, warn func(error)) error {
+	if o.MaxAge == 0 && o.WarnAge == 0 {
+		return nil
+	}
+	now := time.Now
+	if o.Now != nil {
+		now = o.Now
+	}
+	var old []string
+	for _, s := range secrets {
+		if s.Created.IsZero() {
+			warn(fmt.Errorf("secret %s: %s does not say when it was made: its age is not checked", s.Name, cmp.Or(s.Meta["provider"], "its source")))
+			continue
+		}
+		a := now().Sub(s.Created)
+		switch {
+		case o.MaxAge > 0 && a > o.MaxAge:
+			old = append(old, fmt.Sprintf("%s (%s old)", s.Name, formatAge(a)))
+		case o.WarnAge > 0 && a > o.WarnAge:
+			warn(fmt.Errorf("secret %s is %s old (--warn-age %s): rotate it", s.Name, formatAge(a), formatAge(o.WarnAge)))
+		}
+	}
+	if len(old) > 0 {
+		return fmt.Errorf("older than --max-age %s, so nothing was delivered: %s; rotate them", formatAge(o.MaxAge), strings.Join(old, ", "))
+	}
+	return nil
 }
 
 func (o *SecretOptions) empty() bool {
@@ -47,9 +147,13 @@ func (o *SecretOptions) empty() bool {
 }
 
 // registry returns the providers this build knows.
-func registry(getenv Getenv, lookup LookupEnv) provider.Registry {
+func registry(o *SecretOptions, getenv Getenv, lookup LookupEnv) provider.Registry {
 	return provider.Registry{
 		"awssecrets": awssm.New(30 * time.Second),
+		"vault": &vault.Provider{
+			Getenv: getenv, Auth: o.Vault, JobToken: jobToken{getenv: getenv, env: o.IDTokenEnv},
+			ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
+		},
 		"envsubst":   provider.Env{Getenv: getenv, Lookup: lookup},
 		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
@@ -86,10 +190,13 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, more []secretref.Spec
 	}
 	reg := o.Registry
 	if reg == nil {
-		reg = registry(getenv, lookup)
+		reg = registry(o, getenv, lookup)
 	}
 	secrets, err := reg.Resolve(ctx, append(specs, more...))
 	if err != nil {
+		return nil, &exitError{code: ExitError, err: err}
+	}
+	if err := checkAges(o, secrets, warn); err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
 	for _, name := range o.KnownEnv {

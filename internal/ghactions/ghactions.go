@@ -11,11 +11,13 @@ package ghactions
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"strconv"
@@ -155,4 +157,24 @@ func delimiter(value string) (string, error) {
 		}
 	}
 	return "", errors.New("the value holds every delimiter tried")
+}
+
+// IDTokenAvailable reports whether the runner will sign an OIDC token for
+// this job: it does when the workflow grants id-token: write.
+func IDTokenAvailable(getenv func(string) string) bool {
+	return getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "" && getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") != ""
+}
+
+// IDToken asks the runner for the job's OIDC token for audience ("" for
+// GitHub's default, the repository owner's URL).
+func IDToken(ctx context.Context, getenv func(string) string, client *http.Client, audience string) (string, error) {
+	act := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithHTTPClient(client))
+	tok, err := act.GetIDToken(ctx, audience)
+	if err != nil {
+		return "", fmt.Errorf("asking the runner for the job's OIDC token: %w", err)
+	}
+	if tok == "" {
+		return "", errors.New("asking the runner for the job's OIDC token: it returned none")
+	}
+	return tok, nil
 }

@@ -145,6 +145,7 @@ type fetched struct {
 	value                string
 	binary               bool
 	raw                  string // the raw bytes of a binary secret
+	created              time.Time
 }
 
 // Resolve implements provider.Provider.
@@ -202,7 +203,8 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 		for _, id := range names[i] {
 			f := got[key{t.region, id, t.stage, t.versionID}]
 			v := provider.Secret{
-				Value: f.value,
+				Value:   f.value,
+				Created: f.created,
 				Meta: map[string]string{
 					"provider": "awssecrets", "name": f.name, "version_id": f.versionID,
 					"stages": strings.Join(f.stages, ","),
@@ -287,11 +289,11 @@ func (p *Provider) get(ctx context.Context, t target, id string) (fetched, error
 		return fetched{}, p.describe(t.ref, "GetSecretValue", t.region, err)
 	}
 	return value(aws.ToString(out.Name), aws.ToString(out.ARN), aws.ToString(out.VersionId), out.VersionStages,
-		out.SecretString, out.SecretBinary), nil
+		out.SecretString, out.SecretBinary, out.CreatedDate), nil
 }
 
-func value(name, arn, version string, stages []string, str *string, bin []byte) fetched {
-	f := fetched{name: name, arn: arn, versionID: version, stages: stages}
+func value(name, arn, version string, stages []string, str *string, bin []byte, created *time.Time) fetched {
+	f := fetched{name: name, arn: arn, versionID: version, stages: stages, created: aws.ToTime(created)}
 	if str != nil {
 		f.value = *str
 	} else {
@@ -342,7 +344,7 @@ func (p *Provider) batch(ctx context.Context, region string, ids []string, targe
 		}
 		for _, sv := range out.SecretValues {
 			f := value(aws.ToString(sv.Name), aws.ToString(sv.ARN), aws.ToString(sv.VersionId), sv.VersionStages,
-				sv.SecretString, sv.SecretBinary)
+				sv.SecretString, sv.SecretBinary, sv.CreatedDate)
 			for _, id := range chunk {
 				if id == f.name || id == f.arn {
 					got[key{region, id, "", ""}] = f

@@ -280,7 +280,12 @@ func (s *session) logIn(ctx context.Context) error {
 	loginPath := "auth/" + mountPath + "/login"
 	resp, err := s.c.Logical().WriteWithContext(ctx, loginPath, body)
 	if err != nil {
-		return fmt.Errorf("%s login at %s (role %q): %w", m, loginPath, p.Auth.Role, describe(err))
+		// Not the role's name: it is what the user typed, maybe by mistake a value.
+		msg := describe(err).Error()
+		if p.Auth.Role != "" {
+			msg = strings.ReplaceAll(msg, p.Auth.Role, "(the role)")
+		}
+		return fmt.Errorf("%s login at %s: %s", m, loginPath, msg)
 	}
 	if resp == nil || resp.Auth == nil || resp.Auth.ClientToken == "" {
 		return fmt.Errorf("%s login at %s: Vault returned no token", m, loginPath)

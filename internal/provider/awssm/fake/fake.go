@@ -26,6 +26,7 @@ type Secret struct {
 	Binary  []byte
 	Version string
 	Stages  []string
+	Created time.Time // of this version; 2023-11-14 when zero
 }
 
 // Server is the fake endpoint. Set its fields before use; Faults may change
@@ -225,6 +226,9 @@ func (s *Server) entry(sec Secret) map[string]any {
 	e := map[string]any{
 		"ARN": s.ARN(sec.Name), "Name": sec.Name, "VersionId": sec.Version, "VersionStages": sec.Stages,
 		"CreatedDate": 1.7e9,
+	}
+	if !sec.Created.IsZero() {
+		e["CreatedDate"] = float64(sec.Created.UnixMilli()) / 1000
 	}
 	if sec.Binary != nil {
 		e["SecretBinary"] = base64.StdEncoding.EncodeToString(sec.Binary)

@@ -228,16 +228,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	case strings.HasPrefix(path, "sys/internal/ui/mounts/"):
-		// Vault answers for any path the token has some capability on.
+		// Vault answers when the token may do anything on the mount.
 		p := strings.TrimPrefix(path, "sys/internal/ui/mounts/")
 		for m := range s.kv2 {
-			if strings.HasPrefix(p+"/", m) && (allowed(policy, m+"data/"+strings.TrimPrefix(p, m)) || allowed(policy, m+"metadata/"+strings.TrimPrefix(p, m))) {
+			if strings.HasPrefix(p+"/", m) && onMount(policy, m) {
 				reply(w, 200, map[string]any{"data": map[string]any{"path": m, "type": "kv", "options": map[string]any{"version": "2"}}})
 				return
 			}
 		}
 		for m := range s.kv1 {
-			if strings.HasPrefix(p+"/", m) && allowed(policy, p) {
+			if strings.HasPrefix(p+"/", m) && onMount(policy, m) {
 				reply(w, 200, map[string]any{"data": map[string]any{"path": m, "type": "kv", "options": nil}})
 				return
 			}
@@ -455,6 +455,16 @@ func allowed(policy []string, path string) bool {
 	return false
 }
 
+// onMount reports whether a policy grants anything on a mount.
+func onMount(policy []string, mount string) bool {
+	for _, p := range policy {
+		if strings.HasPrefix(p, mount) {
+			return true
+		}
+	}
+	return false
+}
+
 func deny(w http.ResponseWriter) {
 	reply(w, 403, map[string]any{"errors": []string{"1 error occurred:\n\t* permission denied\n\n"}})
 }
@@ -463,4 +473,24 @@ func reply(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// Runner is GitHub's token service as a job sees it through
+// ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN: it signs a job token for the
+// audience asked (the owner's URL when none is) with s's key.
+func (s *Server) Runner(requestToken, subject string) *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+requestToken {
+			reply(w, 401, map[string]any{"message": "bad credentials"})
+			return
+		}
+		aud := r.URL.Query().Get("audience")
+		if aud == "" {
+			aud = "https://github.com/acme"
+		}
+		reply(w, 200, map[string]any{"value": s.Sign(map[string]any{
+			"aud": aud, "sub": subject, "iss": "https://token.actions.githubusercontent.com",
+			"exp": time.Now().Add(5 * time.Minute).Unix(),
+		})})
+	}))
 }
