@@ -154,8 +154,8 @@ func registry(o *SecretOptions, getenv Getenv, lookup LookupEnv) provider.Regist
 			Getenv: getenv, Auth: o.Vault, JobToken: jobToken{getenv: getenv, env: o.IDTokenEnv},
 			ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
 		},
-		"envsubst":   provider.Env{Getenv: getenv, Lookup: lookup},
-		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+		"envsubst": provider.Env{Getenv: getenv, Lookup: lookup},
+		"file":     provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
 }
 
