@@ -18,6 +18,7 @@ import (
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/awssm"
 	"github.com/secretgate/secretgate/internal/provider/azurekv"
+	"github.com/secretgate/secretgate/internal/provider/gcpsm"
 	"github.com/secretgate/secretgate/internal/provider/vault"
 	"github.com/secretgate/secretgate/internal/secretref"
 	"github.com/secretgate/secretgate/scanner/known"
@@ -48,7 +49,7 @@ type SecretOptions struct {
 // addSecretFlags adds --secret, --secrets-file and --known-env, and with
 // matching (commands that look for secrets in text) --min-length.
 func addSecretFlags(f *pflag.FlagSet, o *SecretOptions, matching bool) {
-	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+vault://PATH#/key, ref+azurekeyvault://VAULT/SECRET, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
+	f.StringArrayVar(&o.Specs, "secret", nil, "a secret, NAME=REF or REF (ref+awssecrets://NAME, ref+vault://PATH#/key, ref+azurekeyvault://VAULT/SECRET, ref+gcpsecrets://PROJECT/SECRET, ref+envsubst://$VAR, ref+file://PATH#/pointer); repeatable")
 	f.StringArrayVar(&o.Files, "secrets-file", nil, "a file of secret specs, one a line, # comments; repeatable")
 	f.StringArrayVar(&o.KnownEnv, "known-env", nil, "an environment variable whose value is a secret; repeatable")
 	if matching {
@@ -159,8 +160,9 @@ func registry(o *SecretOptions, getenv Getenv, lookup LookupEnv) provider.Regist
 			Getenv: getenv, Auth: o.Vault, JobToken: job,
 			ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
 		},
-		"envsubst": provider.Env{Getenv: getenv, Lookup: lookup},
-		"file":     provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+		"envsubst":   provider.Env{Getenv: getenv, Lookup: lookup},
+		"gcpsecrets": gcpsm.New(30 * time.Second),
+		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
 }
 

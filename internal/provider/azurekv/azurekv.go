@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -55,10 +56,11 @@ type Provider struct {
 
 var _ provider.Provider = (*Provider)(nil)
 
+// Compiled on first use: every command links this package.
 var (
-	vaultName  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$`)
-	secretName = regexp.MustCompile(`^[A-Za-z0-9-]{1,127}$`)
-	versionID  = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+	vaultName  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{1,22}[A-Za-z0-9]$`) })
+	secretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]{1,127}$`) })
+	versionID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{32}$`) })
 )
 
 type target struct {
@@ -87,12 +89,12 @@ func parse(r secretref.Ref) (target, error) {
 		}
 	}
 	switch {
-	case !vaultName.MatchString(t.vault):
+	case !vaultName().MatchString(t.vault):
 		// The vault name becomes a host name: nothing else may pass.
 		return t, fmt.Errorf("resolving %q: a Key Vault name is 3-24 letters, digits and hyphens", r.Raw)
-	case t.name != "" && !secretName.MatchString(t.name) || t.name == "" && !t.prefix:
+	case t.name != "" && !secretName().MatchString(t.name) || t.name == "" && !t.prefix:
 		return t, fmt.Errorf("resolving %q: a secret name is 1-127 letters, digits and hyphens", r.Raw)
-	case t.version != "" && !versionID.MatchString(t.version):
+	case t.version != "" && !versionID().MatchString(t.version):
 		return t, fmt.Errorf("resolving %q: a version is 32 hexadecimal digits", r.Raw)
 	}
 	return t, nil

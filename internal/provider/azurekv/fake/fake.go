@@ -11,16 +11,12 @@ package fake
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +26,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/secretgate/secretgate/internal/fixture"
 )
 
 // Version is one version of a secret.
@@ -65,35 +63,12 @@ func New(tenant string) *Server {
 		Tenant: tenant, vaults: map[string]map[string][]Version{}, denied: map[string]bool{},
 		tokens: map[string]bool{}, faults: map[string][]int{},
 	}
-	cert, pool := certificate()
+	cert, pool := fixture.Certificate("*.vault.azure.net", "login.microsoftonline.com", "login.microsoft.com")
 	s.pool = pool
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Server.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.StartTLS()
 	return s
-}
-
-// certificate makes a self-signed certificate for the hosts clients ask.
-func certificate() (tls.Certificate, *x509.CertPool) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		panic(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake azure"},
-		DNSNames:  []string{"*.vault.azure.net", "login.microsoftonline.com", "login.microsoft.com"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		panic(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 // Client reaches this server for every host name, over TLS that trusts

@@ -1,0 +1,277 @@
+// Package gcpsm resolves ref+gcpsecrets:// references from Google Secret
+// Manager with Google's own client, authenticated by application default
+// credentials: an external-account file for workload identity federation
+// (what google-github-actions/auth writes, or one made for GitLab's
+// id_tokens:), a service account, or the metadata server.
+package gcpsm
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
+	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/secretref"
+)
+
+// API is the part of the Secret Manager client the provider uses.
+type API interface {
+	AccessSecretVersion(context.Context, *secretmanagerpb.AccessSecretVersionRequest, ...gax.CallOption) (*secretmanagerpb.AccessSecretVersionResponse, error)
+	GetSecretVersion(context.Context, *secretmanagerpb.GetSecretVersionRequest, ...gax.CallOption) (*secretmanagerpb.SecretVersion, error)
+	ListSecrets(context.Context, *secretmanagerpb.ListSecretsRequest, ...gax.CallOption) *secretmanager.SecretIterator
+	Close() error
+}
+
+// MaxList bounds how many secrets a name ending in * may bring.
+const MaxList = 1000
+
+// Provider resolves ref+gcpsecrets://PROJECT/SECRET[?version=N][#/json/pointer]
+// (the latest version by default). A SECRET ending in * is every secret
+// whose name starts so. Responses are bounded by gRPC's 4 MiB message
+// limit (a secret holds at most 64 KiB).
+type Provider struct {
+	// Client opens a client (nil: application default credentials).
+	Client func(ctx context.Context) (API, error)
+	// CallTimeout bounds each call, retries included.
+	CallTimeout time.Duration
+	// RetryDelay is the first wait before a retry, doubled each time
+	// (250 ms when zero); four retries at most.
+	RetryDelay time.Duration
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// Compiled on first use: every command links this package.
+var (
+	projectID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[0-9]{1,20}$`) })
+	secretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
+)
+
+type target struct {
+	ref                    secretref.Ref
+	project, name, version string
+	prefix                 bool
+}
+
+func parse(r secretref.Ref) (target, error) {
+	t := target{ref: r, version: "latest"}
+	for k := range r.Query {
+		if k != "version" {
+			return t, fmt.Errorf("resolving %q: unknown option %q (want version)", r.Raw, k)
+		}
+	}
+	if v := r.Query.Get("version"); v != "" {
+		if n, err := strconv.Atoi(v); (err != nil || n < 1) && v != "latest" {
+			return t, fmt.Errorf("resolving %q: version must be a number from 1, or latest", r.Raw)
+		}
+		t.version = v
+	}
+	parts := strings.Split(strings.Trim(r.Path, "/"), "/")
+	if len(parts) != 2 {
+		return t, fmt.Errorf("resolving %q: want ref+gcpsecrets://PROJECT/SECRET", r.Raw)
+	}
+	t.project, t.name = parts[0], parts[1]
+	if strings.HasSuffix(t.name, "*") {
+		t.prefix, t.name = true, strings.TrimSuffix(t.name, "*")
+		if r.Query.Has("version") {
+			return t, fmt.Errorf("resolving %q: a name ending in * takes no version", r.Raw)
+		}
+	}
+	switch {
+	case !projectID().MatchString(t.project):
+		return t, fmt.Errorf("resolving %q: a project is its id or number", r.Raw)
+	case t.name != "" && !secretName().MatchString(t.name) || t.name == "" && !t.prefix:
+		return t, fmt.Errorf("resolving %q: a secret name is 1-255 letters, digits, _ and -", r.Raw)
+	}
+	return t, nil
+}
+
+// New returns a Provider that uses application default credentials.
+func New(callTimeout time.Duration) *Provider {
+	return &Provider{CallTimeout: callTimeout, Client: func(ctx context.Context) (API, error) {
+		return secretmanager.NewClient(ctx, option.WithUserAgent("secretgate"))
+	}}
+}
+
+// Resolve implements provider.Provider.
+func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
+	targets := make([]target, len(refs))
+	for i, r := range refs {
+		t, err := parse(r)
+		if err != nil {
+			return nil, err
+		}
+		targets[i] = t
+	}
+	c, err := p.Client(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: Google credentials: %w", refs[0].Raw, err)
+	}
+	defer c.Close()
+	out := make([][]provider.Secret, len(targets))
+	for i, t := range targets {
+		names := []string{t.name}
+		if t.prefix {
+			if names, err = p.list(ctx, c, t); err != nil {
+				return nil, err
+			}
+		}
+		for _, name := range names {
+			s, err := p.access(ctx, c, t, name)
+			if err != nil {
+				return nil, err
+			}
+			if t.prefix {
+				s.Name = strings.TrimPrefix(name, t.name)
+			}
+			out[i] = append(out[i], s)
+		}
+	}
+	return out, nil
+}
+
+func (p *Provider) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	if p.CallTimeout > 0 {
+		return context.WithTimeout(ctx, p.CallTimeout)
+	}
+	return ctx, func() {}
+}
+
+// retry retries throttling and unavailability four times, doubling the
+// wait: the client's own policy waits 2 s first and retries until the
+// deadline.
+func (p *Provider) retry() gax.CallOption {
+	return gax.WithRetry(func() gax.Retryer {
+		return &retryer{inner: gax.OnCodes([]codes.Code{codes.Unavailable, codes.ResourceExhausted}, gax.Backoff{
+			Initial: cmp.Or(p.RetryDelay, 250*time.Millisecond), Max: 4 * time.Second, Multiplier: 2,
+		}), left: 4}
+	})
+}
+
+type retryer struct {
+	inner gax.Retryer
+	left  int
+}
+
+func (r *retryer) Retry(err error) (time.Duration, bool) {
+	if r.left == 0 {
+		return 0, false
+	}
+	r.left--
+	return r.inner.Retry(err)
+}
+
+func (p *Provider) access(ctx context.Context, c API, t target, name string) (provider.Secret, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	full := fmt.Sprintf("projects/%s/secrets/%s/versions/%s", t.project, name, t.version)
+	resp, err := c.AccessSecretVersion(ctx, &secretmanagerpb.AccessSecretVersionRequest{Name: full}, p.retry())
+	if err != nil {
+		return provider.Secret{}, describe(t.ref, "secretmanager.versions.access", err)
+	}
+	data := resp.GetPayload().GetData()
+	if sum := resp.GetPayload().DataCrc32C; sum != nil && int64(crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))) != *sum {
+		return provider.Secret{}, fmt.Errorf("resolving %q: the payload's checksum does not match: corrupted in transit", t.ref.Raw)
+	}
+	version := resp.GetName() // projects/NUMBER/secrets/NAME/versions/N: the version read
+	s := provider.Secret{Meta: map[string]string{"provider": "gcpsecrets", "name": t.project + "/" + name}}
+	if i := strings.LastIndex(version, "/"); i >= 0 {
+		s.Meta["version_id"] = version[i+1:]
+	}
+	if utf8.Valid(data) {
+		s.Value = string(data)
+	} else {
+		s.Value, s.Also = base64.StdEncoding.EncodeToString(data), []string{string(data)}
+	}
+	// When it was made needs secretmanager.versions.get, which the
+	// accessor role lacks: without it the age is unknown, not an error.
+	if v, err := c.GetSecretVersion(ctx, &secretmanagerpb.GetSecretVersionRequest{Name: cmp.Or(version, full)}, p.retry()); err == nil {
+		s.Created = v.GetCreateTime().AsTime()
+	} else if status.Code(err) != codes.PermissionDenied {
+		return provider.Secret{}, describe(t.ref, "secretmanager.versions.get", err)
+	}
+	if t.ref.Fragment != "" {
+		if s.Value, err = provider.PickJSON(s.Value, t.ref.Fragment); err != nil {
+			return provider.Secret{}, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
+		}
+		s.Also = nil
+	}
+	return s, nil
+}
+
+func (p *Provider) list(ctx context.Context, c API, t target) ([]string, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	it := c.ListSecrets(ctx, &secretmanagerpb.ListSecretsRequest{Parent: "projects/" + t.project, PageSize: 250}, p.retry())
+	var names []string
+	for {
+		s, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return nil, describe(t.ref, "secretmanager.secrets.list", err)
+		}
+		n := s.GetName()[strings.LastIndex(s.GetName(), "/")+1:]
+		if strings.HasPrefix(n, t.name) {
+			names = append(names, n)
+		}
+		if len(names) > MaxList {
+			return nil, fmt.Errorf("resolving %q: more than %d secrets start with %s", t.ref.Raw, MaxList, t.name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("resolving %q: no secret in project %s starts with %s", t.ref.Raw, t.project, t.name)
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// describe turns a gRPC status into one line naming the reference, the
+// code, Secret Manager's message (it names resources, never values) and
+// the permission a denial is about.
+func describe(ref secretref.Ref, permission string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+		return fmt.Errorf("resolving %q: Secret Manager timed out", ref.Raw)
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("resolving %q: Secret Manager: %w", ref.Raw, err)
+	}
+	msg := strings.Join(strings.Fields(st.Message()), " ")
+	if len(msg) > 300 {
+		msg = msg[:300] + "..."
+	}
+	hint := ""
+	switch st.Code() {
+	case codes.PermissionDenied:
+		hint = fmt.Sprintf(": the identity needs %s (the Secret Manager Secret Accessor role on the secret)", permission)
+	case codes.NotFound:
+		hint = ": no such secret or version"
+	case codes.FailedPrecondition:
+		hint = ": the version is disabled or destroyed"
+	case codes.Unauthenticated:
+		hint = ": the credentials were refused (GOOGLE_APPLICATION_CREDENTIALS, workload identity federation)"
+	case codes.ResourceExhausted:
+		hint = ": throttled, and still after retries"
+	}
+	return fmt.Errorf("resolving %q: Secret Manager answered %s%s (%s)", ref.Raw, st.Code(), hint, msg)
+}

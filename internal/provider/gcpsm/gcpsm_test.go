@@ -1,0 +1,159 @@
+package gcpsm
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"google.golang.org/grpc/codes"
+
+	"github.com/secretgate/secretgate/internal/fixture"
+	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/provider/gcpsm/fake"
+	"github.com/secretgate/secretgate/internal/secretref"
+)
+
+func newProvider(srv *fake.Server) *Provider {
+	opts := srv.Options()
+	return &Provider{
+		CallTimeout: 5 * time.Second,
+		RetryDelay:  time.Millisecond,
+		Client: func(ctx context.Context) (API, error) {
+			return secretmanager.NewClient(ctx, opts...)
+		},
+	}
+}
+
+func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
+	t.Helper()
+	var ss []secretref.Spec
+	for _, s := range specs {
+		spec, err := secretref.ParseSpec(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, spec)
+	}
+	return provider.Registry{"gcpsecrets": p}.Resolve(context.Background(), ss)
+}
+
+func TestResolve(t *testing.T) {
+	pw1, pw2 := fixture.Password(1, 20), fixture.Password(2, 20)
+	srv := fake.New()
+	defer srv.Close()
+	old := time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Second)
+	srv.Put("acme-prod", "db-password", fake.Version{Data: []byte("old-" + pw1), Created: old})
+	srv.Put("acme-prod", "db-password", fake.Version{Data: []byte(pw1)})
+	srv.Put("acme-prod", "db-json", fake.Version{Data: []byte(`{"password":"` + pw2 + `"}`)})
+	srv.Put("acme-prod", "cert", fake.Version{Data: []byte{0, 1, 0xff, 'k', 'e', 'y'}})
+	srv.Put("acme-prod", "app_a", fake.Version{Data: []byte("a-" + pw1)})
+	srv.Put("acme-prod", "app_b", fake.Version{Data: []byte("b-" + pw1)})
+	srv.Put("acme-prod", "app_c", fake.Version{Data: []byte("c-" + pw1)})
+	got, err := resolve(t, newProvider(srv),
+		"DB=ref+gcpsecrets://acme-prod/db-password",
+		"DB_OLD=ref+gcpsecrets://acme-prod/db-password?version=1",
+		"PW=ref+gcpsecrets://acme-prod/db-json#/password",
+		"CERT=ref+gcpsecrets://acme-prod/cert",
+		"APP=ref+gcpsecrets://acme-prod/app_*",
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]provider.Secret{}
+	for _, s := range got {
+		m[s.Name] = s
+	}
+	for name, want := range map[string]string{
+		"DB": pw1, "DB_OLD": "old-" + pw1, "PW": pw2, "CERT": "AAH/a2V5", "APP_A": "a-" + pw1, "APP_B": "b-" + pw1, "APP_C": "c-" + pw1,
+	} {
+		if m[name].Value != want {
+			t.Errorf("%s = %q, want %q", name, m[name].Value, want)
+		}
+	}
+	if len(m["CERT"].Also) != 1 || m["CERT"].Also[0] != "\x00\x01\xffkey" {
+		t.Errorf("a binary payload's raw bytes are not masked too: %q", m["CERT"].Also)
+	}
+	if s := m["DB_OLD"]; !s.Created.Equal(old) || s.Meta["version_id"] != "1" || s.Meta["name"] != "acme-prod/db-password" {
+		t.Errorf("DB_OLD: created %v meta %v; want %v, version 1", s.Created, s.Meta, old)
+	}
+	if s := m["DB"]; s.Meta["version_id"] != "2" {
+		t.Errorf("latest resolved to version %q, want 2", s.Meta["version_id"])
+	}
+}
+
+// TestAccessorOnly: an identity with the accessor role alone reads values;
+// their creation times are then unknown, not an error.
+func TestAccessorOnly(t *testing.T) {
+	pw := fixture.Password(3, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "db", fake.Version{Data: []byte(pw)})
+	srv.Deny("secretmanager.versions.get")
+	got, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/db")
+	if err != nil || got[0].Value != pw || !got[0].Created.IsZero() {
+		t.Fatalf("got %v, %v; want the value with no creation time", got, err)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	pw := fixture.Password(4, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "db", fake.Version{Data: []byte(pw)})
+	srv.Put("acme-prod", "db", fake.Version{Data: []byte("x" + pw), Disabled: true})
+	cases := []struct{ spec, want string }{
+		{"ref+gcpsecrets://acme-prod/db", "FailedPrecondition: the version is disabled or destroyed"},
+		{"ref+gcpsecrets://acme-prod/db?version=3", "NotFound: no such secret or version"},
+		{"ref+gcpsecrets://acme-prod/missing", "NotFound"},
+		{"ref+gcpsecrets://acme-prod/db?version=1#/x", "not JSON"},
+		{"ref+gcpsecrets://acme-prod/db?version=x", "version must be a number"},
+		{"ref+gcpsecrets://acme-prod/db?region=x", `unknown option "region"`},
+		{"ref+gcpsecrets://Acme_Prod/db", "a project is its id or number"},
+		{"ref+gcpsecrets://acme-prod", "want ref+gcpsecrets://PROJECT/SECRET"},
+		{"ref+gcpsecrets://acme-prod/zz*", "no secret in project acme-prod starts with zz"},
+	}
+	for _, c := range cases {
+		t.Run(c.spec, func(t *testing.T) {
+			_, err := resolve(t, newProvider(srv), c.spec)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want %q", err, c.want)
+			}
+			if strings.Contains(err.Error(), pw) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("the error shows the value or is not one line: %q", err)
+			}
+		})
+	}
+
+	srv.Deny("secretmanager.versions.access")
+	_, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/db?version=1")
+	if err == nil || !strings.Contains(err.Error(), "PermissionDenied: the identity needs secretmanager.versions.access") {
+		t.Fatalf("denied: err = %v", err)
+	}
+}
+
+func TestRetriesChecksumAndAuth(t *testing.T) {
+	pw := fixture.Password(5, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "db", fake.Version{Data: []byte(pw)})
+	srv.Fail(codes.ResourceExhausted, codes.Unavailable, codes.ResourceExhausted)
+	if got, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/db"); err != nil || got[0].Value != pw {
+		t.Fatalf("after throttling: %v", err)
+	}
+	srv.Fail(codes.ResourceExhausted, codes.ResourceExhausted, codes.ResourceExhausted, codes.ResourceExhausted, codes.ResourceExhausted)
+	if _, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/db"); err == nil || !strings.Contains(err.Error(), "ResourceExhausted: throttled") {
+		t.Fatalf("throttled throughout: err = %v", err)
+	}
+	srv.Corrupt(true)
+	if _, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/db"); err == nil || !strings.Contains(err.Error(), "checksum does not match") {
+		t.Fatalf("a corrupted payload: err = %v", err)
+	}
+	srv.Corrupt(false)
+	p := newProvider(srv) // with the token the service gave
+	srv.Revoke()
+	if _, err := resolve(t, p, "ref+gcpsecrets://acme-prod/db"); err == nil || !strings.Contains(err.Error(), "Unauthenticated") {
+		t.Fatalf("a refused token: err = %v", err)
+	}
+}
