@@ -87,7 +87,7 @@ func TestScript(t *testing.T) {
 			// it trusts; VAULT_JOB_JWT is a GitLab job's id_tokens: token.
 			vs := vaultfake.New()
 			env.Defer(vs.Close)
-			vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"username": "app", "password": "old-" + vars["DB_PASSWORD"]}, Created: time.Now().Add(-200 * 24 * time.Hour)})
+			vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"username": "app", "password": "old-" + fixture.Password(78, 24)}, Created: time.Now().Add(-200 * 24 * time.Hour)})
 			vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"username": "app", "password": vars["DB_PASSWORD"]}, Created: time.Now().Add(-100*24*time.Hour - time.Hour)})
 			vs.PutV2("secret/", "app/token", vaultfake.Version{Data: map[string]any{"token": vars["GITHUB_PAT"]}})
 			policy := []string{"secret/data/app/*", "secret/metadata/app/*"}
@@ -97,6 +97,7 @@ func TestScript(t *testing.T) {
 			runner := vs.Runner(requestToken, "repo:acme/app:ref:refs/heads/main")
 			env.Defer(runner.Close)
 			env.Setenv("VAULT_ADDR", vs.URL)
+			env.Setenv("OLD_DB_PASSWORD", "old-"+fixture.Password(78, 24))
 			env.Setenv("VAULT_FAKE_TOKEN", vs.Token(policy...))
 			env.Setenv("FAKE_ID_TOKEN_REQUEST_URL", runner.URL+"/token?api-version=2.0")
 			env.Setenv("FAKE_ID_TOKEN_REQUEST_TOKEN", requestToken)

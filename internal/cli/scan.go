@@ -121,6 +121,7 @@ the scan could not be done or its result cannot be trusted.`,
 	f.StringVar(&opts.WriteBaseline, "write-baseline", "", "write every finding to this file as a baseline and exit 0")
 	f.BoolVar(&opts.NoAnnotations, "no-annotations", false, "inside GitHub Actions, write no annotations and no job summary")
 	addSecretFlags(f, &opts.Secrets, true)
+	f.BoolVar(&opts.Secrets.Previous, "previous-versions", false, "also look for the previous version of each --secret, where the store keeps one (AWSPREVIOUS, Vault KV v2, Key Vault and Secret Manager versions), reported as known:NAME@previous: a rotated value that may not be revoked yet")
 	return cmd
 }
 

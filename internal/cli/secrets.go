@@ -39,6 +39,10 @@ type SecretOptions struct {
 	// is delivered, or only warns.
 	MaxAge, WarnAge time.Duration
 
+	// Previous (scan) adds each secret's previous version, where the store
+	// keeps one, as NAME@previous.
+	Previous bool
+
 	// Registry resolves references; the command line's providers unless a
 	// test sets its own.
 	Registry provider.Registry
@@ -202,6 +206,16 @@ func resolveSecrets(ctx context.Context, o *SecretOptions, more []secretref.Spec
 	secrets, err := reg.Resolve(ctx, append(specs, more...))
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
+	}
+	if o.Previous {
+		prev, unsupported, err := reg.Previous(ctx, secrets)
+		if err != nil {
+			return nil, &exitError{code: ExitError, err: fmt.Errorf("--previous-versions: %w", err)}
+		}
+		for _, name := range unsupported {
+			warn(fmt.Errorf("--previous-versions: secret %s comes from a source that keeps no versions", name))
+		}
+		secrets = append(secrets, prev...)
 	}
 	if err := checkAges(o, secrets, warn); err != nil {
 		return nil, &exitError{code: ExitError, err: err}

@@ -157,10 +157,23 @@ func Pointer(doc *yaml.Node, pointer string) (string, error) {
 }
 
 // PickJSON follows a JSON pointer into a secret that is a JSON document.
+// Its errors are ErrNotPicked.
 func PickJSON(value, pointer string) (string, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(value), &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind == yaml.ScalarNode {
-		return "", errors.New("the secret is not JSON, so #pointer cannot pick from it")
+		return "", pickError{errors.New("the secret is not JSON, so #pointer cannot pick from it")}
 	}
-	return Pointer(&doc, pointer)
+	v, err := Pointer(&doc, pointer)
+	if err != nil {
+		return "", pickError{err}
+	}
+	return v, nil
 }
+
+// ErrNotPicked is what a #pointer that names nothing in a secret is: an
+// older version of a secret may have had another shape.
+var ErrNotPicked = errors.New("the pointer names nothing in the secret")
+
+type pickError struct{ error }
+
+func (pickError) Is(target error) bool { return target == ErrNotPicked }

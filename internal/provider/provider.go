@@ -107,6 +107,56 @@ func fields(value string) []string {
 	return out
 }
 
+// Previouser is a Provider that can also read the version each secret had
+// before its current one: after a rotation, the old value may not be
+// revoked yet, and an artifact that holds it still leaks.
+type Previouser interface {
+	// Previous returns, for each secret this provider resolved, its
+	// previous version (Name and Ref as given), or nil where the store
+	// keeps none.
+	Previous(ctx context.Context, current []Secret) ([]*Secret, error)
+}
+
+// PreviousSuffix names a previous version: known:DB_PASSWORD@previous.
+const PreviousSuffix = "@previous"
+
+// Previous resolves the previous version of every secret whose provider
+// keeps versions, named NAME@previous; unsupported lists the secrets whose
+// source keeps none (the environment, a file).
+func (r Registry) Previous(ctx context.Context, secrets []Secret) (prev []Secret, unsupported []string, err error) {
+	byScheme := map[string][]int{}
+	for i, s := range secrets {
+		if _, ok := r[s.Ref.Scheme].(Previouser); !ok || s.Ref.Scheme == "" {
+			unsupported = append(unsupported, s.Name)
+			continue
+		}
+		byScheme[s.Ref.Scheme] = append(byScheme[s.Ref.Scheme], i)
+	}
+	var errs []error
+	for _, scheme := range slices.Sorted(maps.Keys(byScheme)) {
+		current := make([]Secret, len(byScheme[scheme]))
+		for j, i := range byScheme[scheme] {
+			current[j] = secrets[i]
+		}
+		got, err := r[scheme].(Previouser).Previous(ctx, current)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for j, p := range got {
+			if p == nil {
+				continue
+			}
+			p.Name, p.Ref = current[j].Name+PreviousSuffix, current[j].Ref
+			prev = append(prev, *p)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return prev, unsupported, nil
+}
+
 // Registry maps schemes to providers.
 type Registry map[string]Provider
 

@@ -372,7 +372,7 @@ func (p *Provider) describe(ref secretref.Ref, action, region string, err error)
 	}
 	switch ae.ErrorCode() {
 	case "ResourceNotFoundException":
-		return fmt.Errorf("resolving %q: secret not found in region %s (%s)", ref.Raw, p.regionName(region), ae.ErrorCode())
+		return notFound{fmt.Errorf("resolving %q: secret not found in region %s (%s)", ref.Raw, p.regionName(region), ae.ErrorCode())}
 	case "AccessDeniedException":
 		return fmt.Errorf("resolving %q: access denied to secretsmanager:%s (%s); the role needs it on this secret", ref.Raw, action, ae.ErrorCode())
 	case "DecryptionFailure":
@@ -380,6 +380,11 @@ func (p *Provider) describe(ref secretref.Ref, action, region string, err error)
 	}
 	return fmt.Errorf("resolving %q: secretsmanager:%s: %s: %s", ref.Raw, action, ae.ErrorCode(), ae.ErrorMessage())
 }
+
+// notFound is the error of a secret or version that does not exist.
+type notFound struct{ error }
+
+func (e notFound) Unwrap() error { return e.error }
 
 func (p *Provider) regionName(r string) string {
 	if used, ok := p.regions.Load(r); ok {
@@ -397,4 +402,41 @@ func (l limitedClient) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = provider.LimitBody(resp.Body)
 	}
 	return resp, err
+}
+
+var _ provider.Previouser = (*Provider)(nil)
+
+// Previous implements provider.Previouser: the AWSPREVIOUS stage, which a
+// rotation gives the version it replaced.
+func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*provider.Secret, error) {
+	out := make([]*provider.Secret, len(current))
+	for i, s := range current {
+		t, err := parse(s.Ref)
+		if err != nil {
+			return nil, err
+		}
+		t.stage, t.versionID, t.prefix = "AWSPREVIOUS", "", false
+		f, err := p.get(ctx, t, s.Meta["name"])
+		if errors.As(err, new(notFound)) {
+			continue // never rotated
+		}
+		if err != nil {
+			return nil, err
+		}
+		prev := &provider.Secret{Value: f.value, Created: f.created, Meta: map[string]string{
+			"provider": "awssecrets", "name": f.name, "version_id": f.versionID, "stages": strings.Join(f.stages, ","),
+		}}
+		if f.binary {
+			prev.Also = []string{f.raw}
+		}
+		if s.Ref.Fragment != "" {
+			picked, err := provider.PickJSON(f.value, s.Ref.Fragment)
+			if err != nil {
+				continue // the old version had another shape: nothing there to match
+			}
+			prev.Value, prev.Also = picked, nil
+		}
+		out[i] = prev
+	}
+	return out, nil
 }

@@ -201,3 +201,27 @@ func TestResponseSizeBound(t *testing.T) {
 		t.Error("the error holds the value")
 	}
 }
+
+func TestPrevious(t *testing.T) {
+	cur, old := fixture.Password(30, 20), fixture.Password(31, 20)
+	srv := fake.New("eu-west-1",
+		fake.Secret{Name: "rotated", String: `{"password":"` + cur + `"}`, Previous: `{"password":"` + old + `"}`},
+		fake.Secret{Name: "reshaped", String: `{"password":"` + cur + `"}`, Previous: old},
+		fake.Secret{Name: "fresh", String: cur},
+	)
+	defer srv.Close()
+	env(t, srv)
+	p := New(5 * time.Second)
+	reg := provider.Registry{"awssecrets": p}
+	got, err := resolve(t, p, "A=ref+awssecrets://rotated#/password", "B=ref+awssecrets://reshaped#/password", "C=ref+awssecrets://fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, unsupported, err := reg.Previous(context.Background(), got)
+	if err != nil || len(unsupported) != 0 {
+		t.Fatal(err, unsupported)
+	}
+	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["stages"] != "AWSPREVIOUS" {
+		t.Fatalf("previous = %+v; want A@previous alone (B's old version is not JSON, C was never rotated)", prev)
+	}
+}

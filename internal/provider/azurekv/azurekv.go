@@ -327,3 +327,71 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+var _ provider.Previouser = (*Provider)(nil)
+
+// Previous implements provider.Previouser: the newest enabled version made
+// before the one resolved (listing versions needs secrets/list).
+func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*provider.Secret, error) {
+	out := make([]*provider.Secret, len(current))
+	if len(current) == 0 {
+		return out, nil
+	}
+	opts := p.clientOptions()
+	cred, err := p.credential(opts)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: Azure credentials: %w", current[0].Ref.Raw, err)
+	}
+	for i, c := range current {
+		vault, name, _ := strings.Cut(c.Meta["name"], "/")
+		client, err := azsecrets.NewClient(p.vaultURL(vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
+		if err != nil {
+			return nil, fmt.Errorf("resolving %q: %w", c.Ref.Raw, err)
+		}
+		version, err := p.previousVersion(ctx, client, c, name)
+		if err != nil {
+			return nil, err
+		}
+		if version == "" {
+			continue // never rotated, or the old versions are disabled
+		}
+		t := target{ref: c.Ref, vault: vault, name: name, version: version}
+		prev, err := p.get(ctx, client, t, name)
+		if errors.Is(err, provider.ErrNotPicked) {
+			continue // the old version had another shape: nothing there to match
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &prev
+	}
+	return out, nil
+}
+
+func (p *Provider) previousVersion(ctx context.Context, c *azsecrets.Client, cur provider.Secret, name string) (string, error) {
+	ctx, cancel := p.call(ctx)
+	defer cancel()
+	var best string
+	var bestAt time.Time
+	pager := c.NewListSecretPropertiesVersionsPager(name, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return "", describe(cur.Ref, "list", err)
+		}
+		for _, v := range page.Value {
+			if v == nil || v.ID == nil || v.Attributes == nil || v.Attributes.Created == nil {
+				continue
+			}
+			if a := v.Attributes; a.Enabled != nil && !*a.Enabled || v.ID.Version() == cur.Meta["version_id"] {
+				continue
+			}
+			at := *v.Attributes.Created
+			if at.After(cur.Created) || best != "" && !at.After(bestAt) {
+				continue
+			}
+			best, bestAt = v.ID.Version(), at
+		}
+	}
+	return best, nil
+}

@@ -200,3 +200,28 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("throttled throughout: err = %v, want the 429", err)
 	}
 }
+
+func TestPrevious(t *testing.T) {
+	cur, old := fixture.Password(10, 20), fixture.Password(11, 20)
+	srv := fake.New(tenant)
+	defer srv.Close()
+	srv.Put("kv-prod", "rotated", fake.Version{Value: "older", Created: time.Now().Add(-48 * time.Hour)})
+	oldID := srv.Put("kv-prod", "rotated", fake.Version{Value: old, Created: time.Now().Add(-24 * time.Hour)})
+	srv.Put("kv-prod", "rotated", fake.Version{Value: cur})
+	srv.Put("kv-prod", "disabled", fake.Version{Value: old, Created: time.Now().Add(-24 * time.Hour), Disabled: true})
+	srv.Put("kv-prod", "disabled", fake.Version{Value: cur})
+	srv.Put("kv-prod", "fresh", fake.Version{Value: cur})
+	p := newProvider(srv, map[string]string{})
+	p.Credential = &credential{srv: srv}
+	got, err := resolve(t, p, "A=ref+azurekeyvault://kv-prod/rotated", "B=ref+azurekeyvault://kv-prod/disabled", "C=ref+azurekeyvault://kv-prod/fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _, err := provider.Registry{"azurekeyvault": p}.Previous(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["version_id"] != oldID {
+		t.Fatalf("previous = %+v; want A@previous alone, version %s", prev, oldID)
+	}
+}

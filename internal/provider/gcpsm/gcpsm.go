@@ -273,5 +273,53 @@ func describe(ref secretref.Ref, permission string, err error) error {
 	case codes.ResourceExhausted:
 		hint = ": throttled, and still after retries"
 	}
-	return fmt.Errorf("resolving %q: Secret Manager answered %s%s (%s)", ref.Raw, st.Code(), hint, msg)
+	return &statusError{msg: fmt.Sprintf("resolving %q: Secret Manager answered %s%s (%s)", ref.Raw, st.Code(), hint, msg), err: err}
 }
+
+var _ provider.Previouser = (*Provider)(nil)
+
+// Previous implements provider.Previouser: the version numbered one below
+// the one resolved, unless it is disabled or destroyed.
+func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*provider.Secret, error) {
+	out := make([]*provider.Secret, len(current))
+	var c API
+	for i, cur := range current {
+		n, err := strconv.Atoi(cur.Meta["version_id"])
+		if err != nil || n < 2 {
+			continue
+		}
+		if c == nil {
+			if c, err = p.Client(ctx); err != nil {
+				return nil, fmt.Errorf("resolving %q: Google credentials: %w", cur.Ref.Raw, err)
+			}
+			defer c.Close()
+		}
+		project, name, _ := strings.Cut(cur.Meta["name"], "/")
+		t := target{ref: cur.Ref, project: project, name: name, version: strconv.Itoa(n - 1)}
+		prev, err := p.access(ctx, c, t, name)
+		var se *statusError
+		if errors.As(err, &se) {
+			switch status.Code(se.err) {
+			case codes.NotFound, codes.FailedPrecondition:
+				continue
+			}
+		}
+		if errors.Is(err, provider.ErrNotPicked) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &prev
+	}
+	return out, nil
+}
+
+// statusError is a Secret Manager error, described: its message names the
+// reference; the gRPC status stays for callers to test.
+type statusError struct {
+	msg string
+	err error
+}
+
+func (e *statusError) Error() string { return e.msg }

@@ -157,3 +157,26 @@ func TestRetriesChecksumAndAuth(t *testing.T) {
 		t.Fatalf("a refused token: err = %v", err)
 	}
 }
+
+func TestPrevious(t *testing.T) {
+	cur, old := fixture.Password(12, 20), fixture.Password(13, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "rotated", fake.Version{Data: []byte(old)})
+	srv.Put("acme-prod", "rotated", fake.Version{Data: []byte(cur)})
+	srv.Put("acme-prod", "disabled", fake.Version{Data: []byte(old), Disabled: true})
+	srv.Put("acme-prod", "disabled", fake.Version{Data: []byte(cur)})
+	srv.Put("acme-prod", "fresh", fake.Version{Data: []byte(cur)})
+	p := newProvider(srv)
+	got, err := resolve(t, p, "A=ref+gcpsecrets://acme-prod/rotated", "B=ref+gcpsecrets://acme-prod/disabled", "C=ref+gcpsecrets://acme-prod/fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _, err := provider.Registry{"gcpsecrets": p}.Previous(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["version_id"] != "1" {
+		t.Fatalf("previous = %+v; want A@previous alone", prev)
+	}
+}

@@ -380,7 +380,7 @@ func (s *session) read(ctx context.Context, t target, pth string) (provider.Secr
 				sec.Created, _ = time.Parse(time.RFC3339Nano, c)
 			}
 			if d, _ := meta["deletion_time"].(string); d != "" || meta["destroyed"] == true {
-				return provider.Secret{}, fmt.Errorf("resolving %q: version %s of %s is deleted", t.ref.Raw, sec.Meta["version_id"], pth)
+				return provider.Secret{}, errDeleted{fmt.Errorf("resolving %q: version %s of %s is deleted", t.ref.Raw, sec.Meta["version_id"], pth)}
 			}
 		}
 		data, _ = data["data"].(map[string]any)
@@ -399,6 +399,40 @@ func (s *session) read(ctx context.Context, t target, pth string) (provider.Secr
 		}
 	}
 	return sec, nil
+}
+
+// errDeleted is a KV v2 version that was deleted or destroyed.
+type errDeleted struct{ error }
+
+var _ provider.Previouser = (*Provider)(nil)
+
+// Previous implements provider.Previouser: on KV v2, the version before
+// the one resolved, unless it was deleted or destroyed.
+func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*provider.Secret, error) {
+	out := make([]*provider.Secret, len(current))
+	var s *session
+	for i, c := range current {
+		n, err := strconv.Atoi(c.Meta["version_id"])
+		if err != nil || n < 2 {
+			continue // KV v1, another engine, or never rotated
+		}
+		if s == nil {
+			if s, err = p.open(ctx); err != nil {
+				return nil, fmt.Errorf("resolving %q: %w", c.Ref.Raw, err)
+			}
+			defer s.close()
+		}
+		t := target{ref: c.Ref, path: c.Meta["name"], version: n - 1}
+		prev, err := s.read(ctx, t, t.path)
+		if errors.As(err, new(errDeleted)) || errors.Is(err, provider.ErrNotPicked) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &prev
+	}
+	return out, nil
 }
 
 // list returns the paths of every secret under a path ending in *: the

@@ -287,3 +287,28 @@ func TestResponseSizeBound(t *testing.T) {
 		t.Fatalf("err = %v, want the size bound", err)
 	}
 }
+
+func TestPrevious(t *testing.T) {
+	cur, old := fixture.Password(8, 20), fixture.Password(9, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.PutV2("secret/", "rotated", fake.Version{Data: map[string]any{"password": old}})
+	srv.PutV2("secret/", "rotated", fake.Version{Data: map[string]any{"password": cur}})
+	srv.PutV2("secret/", "deleted", fake.Version{Data: map[string]any{"password": old}, Deleted: true})
+	srv.PutV2("secret/", "deleted", fake.Version{Data: map[string]any{"password": cur}})
+	srv.PutV2("secret/", "fresh", fake.Version{Data: map[string]any{"password": cur}})
+	srv.PutV1("kv/", "flat", map[string]any{"password": cur})
+	p := newProvider(srv, map[string]string{"VAULT_TOKEN": srv.Token("secret/data/*", "kv/*")})
+	got, err := resolve(t, p, "A=ref+vault://secret/rotated#/password", "B=ref+vault://secret/deleted#/password",
+		"C=ref+vault://secret/fresh#/password", "D=ref+vault://kv/flat#/password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _, err := provider.Registry{"vault": p}.Previous(context.Background(), got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["version_id"] != "1" {
+		t.Fatalf("previous = %+v; want A@previous alone", prev)
+	}
+}

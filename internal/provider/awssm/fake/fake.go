@@ -27,6 +27,8 @@ type Secret struct {
 	Version string
 	Stages  []string
 	Created time.Time // of this version; 2023-11-14 when zero
+	// Previous is the value staged AWSPREVIOUS ("" for none).
+	Previous string
 }
 
 // Server is the fake endpoint. Set its fields before use; Faults may change
@@ -163,6 +165,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			s.fail(w, 400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 			return
+		}
+		if st, _ := in["VersionStage"].(string); st == "AWSPREVIOUS" {
+			if sec.Previous == "" {
+				s.fail(w, 400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSPREVIOUS")
+				return
+			}
+			sec = Secret{Name: sec.Name, String: sec.Previous, Version: sec.Version + "-previous", Stages: []string{"AWSPREVIOUS"}}
 		}
 		if v, _ := in["VersionId"].(string); v != "" && v != sec.Version {
 			s.fail(w, 400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret value for VersionId")

@@ -192,6 +192,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, 404, "SecretNotFound", fmt.Sprintf("A secret with (name/id) %s was not found in this key vault.", name), "")
 		return
 	}
+	if len(parts) == 3 && parts[2] == "versions" {
+		page := []any{}
+		for _, v := range versions {
+			page = append(page, map[string]any{
+				"id": fmt.Sprintf("https://%s/secrets/%s/%s", host, name, v.id), "attributes": attributes(v),
+			})
+		}
+		reply(w, 200, map[string]any{"value": page, "nextLink": nil})
+		return
+	}
 	v := versions[len(versions)-1]
 	if len(parts) > 2 && parts[2] != "" {
 		i := slices.IndexFunc(versions, func(v Version) bool { return v.id == parts[2] })
