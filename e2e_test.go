@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
+	vaultfake "github.com/secretgate/secretgate/internal/provider/vault/fake"
 )
 
 func buildSecretgate(t *testing.T) string {
@@ -68,6 +70,16 @@ func TestGitHubActionsWithAct(t *testing.T) {
 	value := fixture.Password(321, 24) + "/+="
 	srv := fake.New("eu-west-1", fake.Secret{Name: "prod/db", String: `{"password":"` + value + `"}`})
 	defer srv.Close()
+	// Vault, logged in to with the job's OIDC token: the runner's token
+	// service is stood in for by one that signs with a key Vault trusts.
+	vaultValue := fixture.Password(322, 24)
+	vs := vaultfake.New()
+	defer vs.Close()
+	vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"password": vaultValue}})
+	vs.Role("jwt", "deploy", vaultfake.Role{Policy: []string{"secret/data/app/*"}, Audience: "https://vault.example", Subject: "repo:acme/app:ref:refs/heads/main"})
+	requestToken := fixture.Password(323, 32)
+	runner := vs.Runner(requestToken, "repo:acme/app:ref:refs/heads/main")
+	defer runner.Close()
 
 	repo := t.TempDir()
 	token := fixture.GitHubPAT(333)
@@ -89,10 +101,13 @@ jobs:
   deploy:
     runs-on: ubuntu-latest
     steps:
-` + step("secrets", map[string]string{"command": "fetch", "secrets": "DB_PASSWORD=ref+awssecrets://prod/db#/password"}) + `      - name: print it
+` + step("secrets", map[string]string{"command": "fetch", "secrets": "DB_PASSWORD=ref+awssecrets://prod/db#/password"}) +
+		step("vault", map[string]string{"command": "fetch", "secrets": "VAULT_DB=ref+vault://secret/app/db#/password", "vault-role": "deploy", "vault-audience": "https://vault.example"}) + `      - name: print it
         env:
           V: ${{ steps.secrets.outputs.DB_PASSWORD }}
+          W: ${{ steps.vault.outputs.VAULT_DB }}
         run: |
+          echo "vault: $W"
           echo "plain: $V"
           echo "b64: $(printf %s "$V" | base64 -w0)"
           echo "url: $(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$V")"
@@ -111,7 +126,8 @@ jobs:
 		}
 	}
 	write(".github/workflows/deploy.yml", workflow)
-	write("e2e.env", strings.Join(append(fake.Env(srv), "PLANTED_TOKEN="+token), "\n")+"\n")
+	write("e2e.env", strings.Join(append(fake.Env(srv), "PLANTED_TOKEN="+token, "VAULT_ADDR="+vs.URL,
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+runner.URL+"/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+requestToken), "\n")+"\n")
 	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"-c", "user.email=e2e@example.com", "-c", "user.name=e2e", "commit", "-qm", "e2e"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = repo
@@ -127,7 +143,7 @@ jobs:
 	if err != nil {
 		t.Fatalf("act: %v\n%s", err, log)
 	}
-	for _, want := range []string{"plain: ***", "b64: ***", "url: ***", "done printing",
+	for _, want := range []string{"vault: ***", "plain: ***", "b64: ***", "url: ***", "done printing",
 		"Rule:        github-pat", "scan failed the step as it should"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("act log lacks %q", want)
@@ -139,6 +155,7 @@ jobs:
 		"its URL form":  url.QueryEscape(value),
 		"its path form": url.PathEscape(value),
 		"the token":     token,
+		"Vault's value": vaultValue,
 	} {
 		if strings.Contains(log, form) {
 			t.Errorf("act log holds %s", name)
@@ -285,6 +302,14 @@ func TestGitLabTemplate(t *testing.T) {
 		fake.Secret{Name: "prod/db", String: `{"password":"` + value + `"}`},
 		fake.Secret{Name: "prod/token", String: "tok-" + value})
 	defer srv.Close()
+	// Vault trusts GitLab's id_tokens: signed with a key this test owns.
+	vaultValue := fixture.Password(668, 24)
+	vs := vaultfake.New()
+	defer vs.Close()
+	vs.PutV2("secret/", "app/db", vaultfake.Version{Data: map[string]any{"password": vaultValue}})
+	vs.PutV2("secret/", "app/api", vaultfake.Version{Data: map[string]any{"token": "tok-" + vaultValue}})
+	vs.Role("gitlab", "deploy", vaultfake.Role{Policy: []string{"secret/data/app/*"}, Audience: "https://vault.example"})
+	idToken := vs.Sign(map[string]any{"aud": "https://vault.example", "sub": "project_path:acme/app:ref_type:branch:ref:main", "exp": time.Now().Add(time.Hour).Unix()})
 
 	dir := t.TempDir()
 	template, err := os.ReadFile("templates/secretgate.gitlab-ci.yml")
@@ -305,7 +330,21 @@ deploy:
     SECRETGATE_CHART: chart
     SECRETGATE_HELM_COMMAND: template
     SECRETGATE_VALUES: "-f chart/values.yaml -f chart/secrets.prod.yaml"
+deploy-vault:
+  extends: .secretgate-deploy
+  id_tokens:
+    VAULT_ID_TOKEN:
+      aud: https://vault.example
+  variables:
+    SECRETGATE_RELEASE: web
+    SECRETGATE_CHART: chart
+    SECRETGATE_HELM_COMMAND: template
+    SECRETGATE_VALUES: "-f chart/values.yaml -f chart/secrets.vault.yaml"
+    SECRETGATE_VAULT_ROLE: deploy
+    SECRETGATE_VAULT_AUTH_MOUNT: gitlab
+    SECRETGATE_ID_TOKEN_ENV: VAULT_ID_TOKEN
 `,
+		"chart/secrets.vault.yaml": "db:\n  password: ref+vault://secret/app/db#/password\napi:\n  token: ref+vault://secret/app/api#/token\n",
 		"src/leak.env": "GITHUB_TOKEN=" + fixture.GitHubPAT(667) + "\n",
 	}
 	for _, name := range []string{"Chart.yaml", "values.yaml", "secrets.prod.yaml", "templates/secret.yaml", "templates/deployment.yaml"} {
@@ -318,7 +357,7 @@ deploy:
 	gitRepo(t, dir, files)
 	run := func(job string) (string, error) {
 		args := []string{"--force-shell-executor", job}
-		for _, v := range append(fake.Env(srv),
+		for _, v := range append(fake.Env(srv), "VAULT_ADDR="+vs.URL, "VAULT_ID_TOKEN="+idToken,
 			"HELM_CACHE_HOME=/tmp/helm-e2e", "HELM_CONFIG_HOME=/tmp/helm-e2e", "HELM_DATA_HOME=/tmp/helm-e2e") {
 			args = append(args, "--variable", v)
 		}
@@ -349,6 +388,19 @@ deploy:
 	}
 	if strings.Contains(out, value) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(value))) {
 		t.Errorf("deploy job log holds the secret\n%s", out)
+	}
+
+	// The same chart, its values from Vault, logged in to with the job's
+	// id_tokens: token.
+	out, err = run("deploy-vault")
+	if err != nil {
+		t.Fatalf("deploy-vault job: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "db-password: ***") {
+		t.Errorf("deploy-vault job log lacks the masked Secret\n%s", out)
+	}
+	if strings.Contains(out, vaultValue) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(vaultValue))) {
+		t.Errorf("deploy-vault job log holds the secret\n%s", out)
 	}
 }
 
