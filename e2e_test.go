@@ -345,7 +345,7 @@ deploy-vault:
     SECRETGATE_ID_TOKEN_ENV: VAULT_ID_TOKEN
 `,
 		"chart/secrets.vault.yaml": "db:\n  password: ref+vault://secret/app/db#/password\napi:\n  token: ref+vault://secret/app/api#/token\n",
-		"src/leak.env": "GITHUB_TOKEN=" + fixture.GitHubPAT(667) + "\n",
+		"src/leak.env":             "GITHUB_TOKEN=" + fixture.GitHubPAT(667) + "\n",
 	}
 	for _, name := range []string{"Chart.yaml", "values.yaml", "secrets.prod.yaml", "templates/secret.yaml", "templates/deployment.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata/charts/webapp", name))

@@ -36,8 +36,9 @@ func newFetchCmd(stdio IO, getenv Getenv) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fetch",
 		Short: "Resolve secret references and hand the values to the next step, masked",
-		Long: `Resolve every secret reference (AWS Secrets Manager, environment, files), all or
-nothing, and deliver the values:
+		Long: `Resolve every secret reference (AWS Secrets Manager, HashiCorp Vault, Azure Key
+Vault, Google Secret Manager, environment, files), all or nothing, as the job's own
+identity, and deliver the values:
 
   --to github-outputs   step outputs (default inside GitHub Actions), masks first
   --to github-env       environment variables of the later steps, masks first
@@ -46,8 +47,9 @@ nothing, and deliver the values:
   --to json             a JSON object on standard output, for tools
 
 GitLab dotenv reports are refused: their values are neither masked nor private.
-An access record (names, providers, versions; never values) goes to stderr and,
-inside GitHub Actions, to the job summary.`,
+An access record (names, providers, versions, creation dates; never values) goes to
+stderr and, inside GitHub Actions, to the job summary. --max-age fails, delivering
+nothing, when a secret's current version is older.`,
 		Example: `  secretgate fetch --secret DB_PASSWORD=ref+awssecrets://prod/db#/password
   secretgate fetch --secrets-file secrets.txt --to env-file=$CI_PROJECT_DIR/.secrets.env
   secretgate fetch --secret 'secret.dbPassword=ref+awssecrets://prod/db#/password' --to helm-values=/tmp/v.yaml`,
