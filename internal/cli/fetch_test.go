@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,50 @@ func TestRunFetch(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(env["GITHUB_OUTPUT"]); !bytes.Equal(before, after) || out.Len() > 0 {
 		t.Errorf("something was delivered after a failure: stdout %q", out)
+	}
+}
+
+func TestAgeFlag(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"90d": 90 * 24 * time.Hour, "36h": 36 * time.Hour, "1d12h": 36 * time.Hour, "45m": 45 * time.Minute,
+	} {
+		var a age
+		if err := a.Set(in); err != nil || time.Duration(a) != want {
+			t.Errorf("%q: %v, %v; want %v", in, time.Duration(a), err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "-1d", "1y", "d", "90dd", "1.5d"} {
+		var a age
+		if err := a.Set(in); err == nil {
+			t.Errorf("%q: taken as %v, want an error", in, time.Duration(a))
+		}
+	}
+}
+
+func TestCheckAges(t *testing.T) {
+	now := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	secrets := []provider.Secret{
+		{Name: "OLD", Created: now.Add(-100 * 24 * time.Hour), Meta: map[string]string{"provider": "vault"}},
+		{Name: "AGING", Created: now.Add(-70 * 24 * time.Hour), Meta: map[string]string{"provider": "vault"}},
+		{Name: "NEW", Created: now.Add(-time.Hour), Meta: map[string]string{"provider": "vault"}},
+		{Name: "ENV", Meta: map[string]string{"provider": "envsubst"}},
+	}
+	var warnings []string
+	warn := func(err error) { warnings = append(warnings, err.Error()) }
+	o := &SecretOptions{MaxAge: 90 * 24 * time.Hour, WarnAge: 60 * 24 * time.Hour, Now: func() time.Time { return now }}
+	err := checkAges(o, secrets, warn)
+	if err == nil || err.Error() != "older than --max-age 90d, so nothing was delivered: OLD (100d old); rotate them" {
+		t.Errorf("err = %v", err)
+	}
+	want := []string{
+		"secret AGING is 70d old (--warn-age 60d): rotate it",
+		"secret ENV: envsubst does not say when it was made: its age is not checked",
+	}
+	if !slices.Equal(warnings, want) {
+		t.Errorf("warnings %q, want %q", warnings, want)
+	}
+	warnings = nil
+	if err := checkAges(&SecretOptions{}, secrets, warn); err != nil || len(warnings) != 0 {
+		t.Errorf("no age flags: %v, %q", err, warnings)
 	}
 }

@@ -26,6 +26,10 @@ func (j jobToken) Available() bool {
 
 func (j jobToken) Get(ctx context.Context, audience string) (string, error) {
 	if j.env != "" {
+		if !envName.MatchString(j.env) {
+			// Never echoed: a token may have been given for the name.
+			return "", errors.New("--id-token-env: want the name of an environment variable (letters, digits and _), not its value")
+		}
 		tok := j.getenv(j.env)
 		if tok == "" {
 			return "", fmt.Errorf("--id-token-env %s: the variable is not set (GitLab: declare it under the job's id_tokens:)", j.env)

@@ -76,6 +76,7 @@ func TestErrorsNeverHoldValues(t *testing.T) {
 		{"known-env set to a literal", []string{"scrub", "--known-env", value}, nil},
 		{"Vault pointer misses", []string{"fetch", "--to", "json", "--secret", "P=ref+vault://secret/json#/passwd"}, vaultEnv},
 		{"Vault pointer past a value", []string{"fetch", "--to", "json", "--secret", "P=ref+vault://secret/json#/password/x"}, vaultEnv},
+		{"value as --id-token-env", []string{"fetch", "--to", "json", "--vault-role", "ci", "--id-token-env", value, "--secret", "P=ref+vault://secret/json#/password"}, jobEnv},
 		{"value as the Vault role", []string{"fetch", "--to", "json", "--vault-role", value, "--id-token-env", "JOB_JWT", "--secret", "P=ref+vault://secret/json#/password"}, jobEnv},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
