@@ -33,6 +33,8 @@ type SecretOptions struct {
 
 	Vault      vault.Auth // --vault-auth-method, --vault-auth-mount, --vault-role, --vault-audience
 	IDTokenEnv string     // --id-token-env: the variable holding the job's OIDC token
+	// --gcp-workload-identity-provider, --gcp-service-account
+	GCPProvider, GCPServiceAccount string
 
 	// MaxAge and WarnAge (fetch, helm, run) bound how long ago the store
 	// made the version resolved: older fails the command before anything
@@ -63,6 +65,8 @@ func addSecretFlags(f *pflag.FlagSet, o *SecretOptions, matching bool) {
 	f.StringVar(&o.Vault.Mount, "vault-auth-mount", "", "where the Vault auth method is mounted (default: its name, such as jwt)")
 	f.StringVar(&o.Vault.Role, "vault-role", "", "the Vault role to log in as (jwt, kubernetes)")
 	f.StringVar(&o.Vault.Audience, "vault-audience", "", "the audience to ask of GitHub's OIDC token for Vault (default GitHub's: the repository owner's URL)")
+	f.StringVar(&o.GCPProvider, "gcp-workload-identity-provider", "", "exchange the job's OIDC token with this Google workload identity provider (projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER) instead of application default credentials")
+	f.StringVar(&o.GCPServiceAccount, "gcp-service-account", "", "the service account to impersonate with the federated token (default: the federated identity itself)")
 	f.StringVar(&o.IDTokenEnv, "id-token-env", "", "the environment variable holding the job's OIDC token (GitLab: a variable declared under id_tokens:); default in GitHub Actions: asked of the runner")
 }
 
@@ -164,9 +168,11 @@ func registry(o *SecretOptions, getenv Getenv, lookup LookupEnv) provider.Regist
 			Getenv: getenv, Auth: o.Vault, JobToken: job,
 			ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
 		},
-		"envsubst":   provider.Env{Getenv: getenv, Lookup: lookup},
-		"gcpsecrets": gcpsm.New(30 * time.Second),
-		"file":       provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+		"envsubst": provider.Env{Getenv: getenv, Lookup: lookup},
+		"gcpsecrets": gcpsm.New(30*time.Second, gcpsm.Federation{
+			Provider: o.GCPProvider, ServiceAccount: o.GCPServiceAccount, JobToken: job,
+		}),
+		"file": provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 	}
 }
 

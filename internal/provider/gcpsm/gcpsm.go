@@ -1,8 +1,9 @@
 // Package gcpsm resolves ref+gcpsecrets:// references from Google Secret
-// Manager with Google's own client, authenticated by application default
-// credentials: an external-account file for workload identity federation
-// (what google-github-actions/auth writes, or one made for GitLab's
-// id_tokens:), a service account, or the metadata server.
+// Manager with Google's own client, as the CI job: its OIDC token
+// exchanged through workload identity federation when a provider is named,
+// else application default credentials (an external-account file such as
+// google-github-actions/auth writes, a service account, the metadata
+// server).
 package gcpsm
 
 import (
@@ -12,6 +13,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"cloud.google.com/go/auth/credentials/externalaccount"
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
 	"cloud.google.com/go/secretmanager/apiv1/secretmanagerpb"
 	"github.com/googleapis/gax-go/v2"
@@ -48,8 +52,12 @@ const MaxList = 1000
 // whose name starts so. Responses are bounded by gRPC's 4 MiB message
 // limit (a secret holds at most 64 KiB).
 type Provider struct {
-	// Client opens a client (nil: application default credentials).
-	Client func(ctx context.Context) (API, error)
+	// Open opens a client with the credentials in opts (application
+	// default credentials when opts name none).
+	Open func(ctx context.Context, opts ...option.ClientOption) (API, error)
+	// Federation, when its Provider is set, exchanges the job's OIDC token
+	// for Google credentials.
+	Federation Federation
 	// CallTimeout bounds each call, retries included.
 	CallTimeout time.Duration
 	// RetryDelay is the first wait before a retry, doubled each time
@@ -61,6 +69,9 @@ var _ provider.Provider = (*Provider)(nil)
 
 // Compiled on first use: every command links this package.
 var (
+	wifProvider = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$`)
+	})
 	projectID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$|^[0-9]{1,20}$`) })
 	secretName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`) })
 )
@@ -104,11 +115,73 @@ func parse(r secretref.Ref) (target, error) {
 	return t, nil
 }
 
-// New returns a Provider that uses application default credentials.
-func New(callTimeout time.Duration) *Provider {
-	return &Provider{CallTimeout: callTimeout, Client: func(ctx context.Context) (API, error) {
-		return secretmanager.NewClient(ctx, option.WithUserAgent("secretgate"))
+// New returns a Provider that opens Google's client.
+func New(callTimeout time.Duration, f Federation) *Provider {
+	return &Provider{CallTimeout: callTimeout, Federation: f, Open: func(ctx context.Context, opts ...option.ClientOption) (API, error) {
+		return secretmanager.NewClient(ctx, opts...)
 	}}
+}
+
+// Federation is workload identity federation with the CI job's token, as
+// google-github-actions/auth sets it up, with no credentials file.
+type Federation struct {
+	// Provider is the workload identity provider's resource name:
+	// projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER.
+	Provider string
+	// ServiceAccount, when set, is impersonated with the federated token.
+	ServiceAccount string
+	JobToken       provider.JobToken
+	// HTTP carries the token exchange (nil: a default client).
+	HTTP *http.Client
+}
+
+// STS and IAMCredentials are Google's token exchange and impersonation
+// endpoints.
+const (
+	STS            = "https://sts.googleapis.com/v1/token"
+	IAMCredentials = "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/"
+)
+
+// client opens a client with the job's federated identity, or ADC.
+func (p *Provider) client(ctx context.Context) (API, error) {
+	opts := []option.ClientOption{option.WithUserAgent("secretgate")}
+	f := p.Federation
+	if f.Provider != "" {
+		if !wifProvider().MatchString(f.Provider) {
+			return nil, errors.New("--gcp-workload-identity-provider: want projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
+		}
+		if f.JobToken == nil || !f.JobToken.Available() {
+			return nil, errors.New("--gcp-workload-identity-provider needs the job's OIDC token: in GitHub Actions grant id-token: write; in GitLab name its id_tokens: variable with --id-token-env")
+		}
+		o := &externalaccount.Options{
+			Audience:             "//iam.googleapis.com/" + f.Provider,
+			SubjectTokenType:     "urn:ietf:params:oauth:token-type:jwt",
+			TokenURL:             STS,
+			Scopes:               []string{"https://www.googleapis.com/auth/cloud-platform"},
+			SubjectTokenProvider: subjectToken{f.JobToken, "https://iam.googleapis.com/" + f.Provider},
+			Client:               f.HTTP,
+		}
+		if f.ServiceAccount != "" {
+			o.ServiceAccountImpersonationURL = IAMCredentials + url.PathEscape(f.ServiceAccount) + ":generateAccessToken"
+		}
+		creds, err := externalaccount.NewCredentials(o)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, option.WithAuthCredentials(creds))
+	}
+	return p.Open(ctx, opts...)
+}
+
+// subjectToken gives Google's token exchange the job's OIDC token, asked
+// for the audience google-github-actions/auth asks for.
+type subjectToken struct {
+	job      provider.JobToken
+	audience string
+}
+
+func (s subjectToken) SubjectToken(ctx context.Context, _ *externalaccount.RequestOptions) (string, error) {
+	return s.job.Get(ctx, s.audience)
 }
 
 // Resolve implements provider.Provider.
@@ -121,7 +194,7 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 		}
 		targets[i] = t
 	}
-	c, err := p.Client(ctx)
+	c, err := p.client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %q: Google credentials: %w", refs[0].Raw, err)
 	}
@@ -289,7 +362,7 @@ func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*
 			continue
 		}
 		if c == nil {
-			if c, err = p.Client(ctx); err != nil {
+			if c, err = p.client(ctx); err != nil {
 				return nil, fmt.Errorf("resolving %q: Google credentials: %w", cur.Ref.Raw, err)
 			}
 			defer c.Close()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	secretmanager "cloud.google.com/go/secretmanager/apiv1"
+	"google.golang.org/api/option"
 	"google.golang.org/grpc/codes"
 
 	"github.com/secretgate/secretgate/internal/fixture"
@@ -20,8 +21,8 @@ func newProvider(srv *fake.Server) *Provider {
 	return &Provider{
 		CallTimeout: 5 * time.Second,
 		RetryDelay:  time.Millisecond,
-		Client: func(ctx context.Context) (API, error) {
-			return secretmanager.NewClient(ctx, opts...)
+		Open: func(ctx context.Context, more ...option.ClientOption) (API, error) {
+			return secretmanager.NewClient(ctx, append(more, opts...)...)
 		},
 	}
 }
@@ -178,5 +179,67 @@ func TestPrevious(t *testing.T) {
 	}
 	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["version_id"] != "1" {
 		t.Fatalf("previous = %+v; want A@previous alone", prev)
+	}
+}
+
+type jobToken struct {
+	token string
+	asked []string
+}
+
+func (j *jobToken) Available() bool { return true }
+
+func (j *jobToken) Get(_ context.Context, audience string) (string, error) {
+	j.asked = append(j.asked, audience)
+	return j.token, nil
+}
+
+// TestFederation exchanges the job's OIDC token at Google's STS, as
+// google-github-actions/auth does, then impersonates a service account,
+// and reads with the token that gives.
+func TestFederation(t *testing.T) {
+	pw := fixture.Password(14, 20)
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "db", fake.Version{Data: []byte(pw)})
+	wip := "projects/123456789012/locations/global/workloadIdentityPools/ci/providers/github"
+	srv.Audience = "//iam.googleapis.com/" + wip
+	srv.SubjectToken = "job." + fixture.Password(15, 30)
+	srv.ServiceAccount = "deploy@acme-prod.iam.gserviceaccount.com"
+	for _, sa := range []string{"", srv.ServiceAccount} {
+		job := &jobToken{token: srv.SubjectToken}
+		endpoint := srv.Endpoint()
+		p := &Provider{
+			CallTimeout: 5 * time.Second,
+			Federation:  Federation{Provider: wip, ServiceAccount: sa, JobToken: job, HTTP: srv.STSClient()},
+			Open: func(ctx context.Context, opts ...option.ClientOption) (API, error) {
+				return secretmanager.NewClient(ctx, append(opts, endpoint...)...)
+			},
+		}
+		got, err := resolve(t, p, "ref+gcpsecrets://acme-prod/db")
+		if err != nil || got[0].Value != pw {
+			t.Fatalf("service account %q: %v", sa, err)
+		}
+		if len(job.asked) != 1 || job.asked[0] != "https://iam.googleapis.com/"+wip {
+			t.Errorf("job token asked for %q", job.asked)
+		}
+	}
+
+	job := &jobToken{token: "job." + fixture.Password(16, 30)}
+	endpoint := srv.Endpoint()
+	p := &Provider{
+		CallTimeout: 5 * time.Second,
+		Federation:  Federation{Provider: wip, JobToken: job, HTTP: srv.STSClient()},
+		Open: func(ctx context.Context, opts ...option.ClientOption) (API, error) {
+			return secretmanager.NewClient(ctx, append(opts, endpoint...)...)
+		},
+	}
+	_, err := resolve(t, p, "ref+gcpsecrets://acme-prod/db")
+	if err == nil || !strings.Contains(err.Error(), "Unauthenticated") || !strings.Contains(err.Error(), "invalid_grant") || strings.Contains(err.Error(), job.token) {
+		t.Fatalf("a token STS refuses: err = %v", err)
+	}
+	p.Federation.Provider = "pools/ci"
+	if _, err := resolve(t, p, "ref+gcpsecrets://acme-prod/db"); err == nil || !strings.Contains(err.Error(), "want projects/NUMBER/locations/global/workloadIdentityPools") {
+		t.Fatalf("a malformed provider: err = %v", err)
 	}
 }

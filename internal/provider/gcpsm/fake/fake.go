@@ -10,9 +10,13 @@ package fake
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +54,13 @@ type Server struct {
 	creds credentials.TransportCredentials
 	srv   *grpc.Server
 
+	// Federation: the STS accepts SubjectToken for Audience and issues an
+	// access token; IAM Credentials then impersonates ServiceAccount.
+	Audience, SubjectToken, ServiceAccount string
+	sts                                    *httptest.Server
+	stsPool                                *x509.CertPool
+	issued                                 map[string]bool // tokens STS or IAM issued
+
 	mu       sync.Mutex
 	secrets  map[string][]Version // "project/name" -> versions
 	denied   map[string]bool      // permission -> denied
@@ -74,11 +85,82 @@ func New() *Server {
 	s.srv = grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})))
 	secretmanagerpb.RegisterSecretManagerServiceServer(s.srv, s)
 	go func() { _ = s.srv.Serve(l) }()
+	stsCert, stsPool := fixture.Certificate("sts.googleapis.com", "iamcredentials.googleapis.com")
+	s.issued, s.stsPool = map[string]bool{}, stsPool
+	s.sts = httptest.NewUnstartedServer(http.HandlerFunc(s.exchange))
+	s.sts.TLS = &tls.Config{Certificates: []tls.Certificate{stsCert}}
+	s.sts.StartTLS()
 	return s
 }
 
 // Close stops the service.
-func (s *Server) Close() { s.srv.Stop() }
+func (s *Server) Close() {
+	s.srv.Stop()
+	s.sts.Close()
+}
+
+// Endpoint points Google's client at the service with no credentials of
+// its own: they come from federation.
+func (s *Server) Endpoint() []option.ClientOption {
+	return []option.ClientOption{option.WithEndpoint(s.addr), option.WithGRPCDialOption(grpc.WithTransportCredentials(s.creds))}
+}
+
+// STSClient reaches the token exchange and impersonation endpoints
+// whatever the host, trusting only their certificate.
+func (s *Server) STSClient() *http.Client {
+	addr := s.sts.Listener.Addr().String()
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{RootCAs: s.stsPool, MinVersion: tls.VersionTLS12},
+	}}
+}
+
+// exchange is Google's STS (RFC 8693 token exchange) and IAM Credentials'
+// generateAccessToken, as the external account flow calls them.
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token := func() string {
+		t := "ya29.fed-" + fixture.Password(uint64(len(s.issued))+100, 30)
+		s.issued[t] = true
+		return t
+	}
+	switch {
+	case r.Host == "sts.googleapis.com" && r.URL.Path == "/v1/token" && r.Method == http.MethodPost:
+		if err := r.ParseForm(); err != nil {
+			jsonReply(w, 400, map[string]any{"error": "invalid_request"})
+			return
+		}
+		f := r.PostForm
+		switch {
+		case f.Get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange" || f.Get("subject_token_type") != "urn:ietf:params:oauth:token-type:jwt":
+			jsonReply(w, 400, map[string]any{"error": "invalid_request", "error_description": "unsupported grant or subject token type"})
+		case f.Get("audience") != s.Audience:
+			jsonReply(w, 400, map[string]any{"error": "invalid_target", "error_description": "The target service indicated by the \"audience\" parameters is invalid."})
+		case f.Get("subject_token") != s.SubjectToken:
+			jsonReply(w, 400, map[string]any{"error": "invalid_grant", "error_description": "The audience in ID Token does not match the expected audience."})
+		default:
+			jsonReply(w, 200, map[string]any{"access_token": token(), "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3600})
+		}
+	case r.Host == "iamcredentials.googleapis.com" && r.Method == http.MethodPost &&
+		r.URL.Path == "/v1/projects/-/serviceAccounts/"+s.ServiceAccount+":generateAccessToken":
+		if !s.issued[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")] {
+			jsonReply(w, 401, map[string]any{"error": map[string]any{"code": 401, "status": "UNAUTHENTICATED"}})
+			return
+		}
+		jsonReply(w, 200, map[string]any{"accessToken": token(), "expireTime": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	default:
+		jsonReply(w, 404, map[string]any{"error": map[string]any{"code": 404, "status": "NOT_FOUND"}})
+	}
+}
+
+func jsonReply(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
 
 // Options point Google's client at the service, with its token.
 func (s *Server) Options() []option.ClientOption {
@@ -137,7 +219,7 @@ func (s *Server) Accesses() int {
 // check applies authentication, injected faults and IAM.
 func (s *Server) check(ctx context.Context, permission, resource string) error {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if a := md.Get("authorization"); len(a) != 1 || a[0] != "Bearer "+s.token {
+	if a := md.Get("authorization"); len(a) != 1 || a[0] != "Bearer "+s.token && !s.issued[strings.TrimPrefix(a[0], "Bearer ")] {
 		return status.Error(codes.Unauthenticated, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
 	}
 	if len(s.faults) > 0 {
