@@ -150,13 +150,9 @@ type fetched struct {
 
 // Resolve implements provider.Provider.
 func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
-	targets := make([]target, len(refs))
-	for i, r := range refs {
-		t, err := parse(r)
-		if err != nil {
-			return nil, err
-		}
-		targets[i] = t
+	targets, err := provider.ParseAll(refs, parse)
+	if err != nil {
+		return nil, err
 	}
 	// Expand prefixes into the secrets under them.
 	names := make([][]string, len(targets))

@@ -11,6 +11,7 @@ import (
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/awssm/fake"
+	"github.com/secretgate/secretgate/internal/provider/providertest"
 	"github.com/secretgate/secretgate/internal/secretref"
 )
 
@@ -24,15 +25,7 @@ func env(t *testing.T, srv *fake.Server) {
 
 func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
 	t.Helper()
-	var ss []secretref.Spec
-	for _, s := range specs {
-		spec, err := secretref.ParseSpec(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss = append(ss, spec)
-	}
-	return provider.Registry{"awssecrets": p}.Resolve(context.Background(), ss)
+	return providertest.Resolve(t, "awssecrets", p, specs...)
 }
 
 func byName(ss []provider.Secret) map[string]string {

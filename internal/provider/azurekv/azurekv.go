@@ -33,9 +33,6 @@ import (
 // azure/login asks for it.
 const Audience = "api://AzureADTokenExchange"
 
-// MaxList bounds how many secrets a name ending in * may bring.
-const MaxList = 1000
-
 // Provider resolves ref+azurekeyvault://VAULT/SECRET[/VERSION][#/json/pointer].
 // A SECRET ending in * is every enabled secret whose name starts so.
 type Provider struct {
@@ -102,13 +99,9 @@ func parse(r secretref.Ref) (target, error) {
 
 // Resolve implements provider.Provider.
 func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
-	targets := make([]target, len(refs))
-	for i, r := range refs {
-		t, err := parse(r)
-		if err != nil {
-			return nil, err
-		}
-		targets[i] = t
+	targets, err := provider.ParseAll(refs, parse)
+	if err != nil {
+		return nil, err
 	}
 	opts := p.clientOptions()
 	cred, err := p.credential(opts)
@@ -116,34 +109,34 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 		return nil, fmt.Errorf("resolving %q: Azure credentials: %w", refs[0].Raw, err)
 	}
 	clients := map[string]*azsecrets.Client{}
-	out := make([][]provider.Secret, len(targets))
-	for i, t := range targets {
-		c := clients[t.vault]
-		if c == nil {
-			c, err = azsecrets.NewClient(p.vaultURL(t.vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
-			if err != nil {
-				return nil, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
-			}
-			clients[t.vault] = c
+	client := func(t target) (*azsecrets.Client, error) {
+		if c := clients[t.vault]; c != nil {
+			return c, nil
 		}
-		names := []string{t.name}
-		if t.prefix {
-			if names, err = p.list(ctx, c, t); err != nil {
-				return nil, err
-			}
+		c, err := azsecrets.NewClient(p.vaultURL(t.vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
+		if err != nil {
+			return nil, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
 		}
-		for _, name := range names {
-			s, err := p.get(ctx, c, t, name)
-			if err != nil {
-				return nil, err
-			}
-			if t.prefix {
-				s.Name = strings.TrimPrefix(name, t.name)
-			}
-			out[i] = append(out[i], s)
-		}
+		clients[t.vault] = c
+		return c, nil
 	}
-	return out, nil
+	return provider.ReadAll(ctx, targets, func(ctx context.Context, t target) (provider.Names, error) {
+		if !t.prefix {
+			return provider.Names{List: []string{t.name}}, nil
+		}
+		c, err := client(t)
+		if err != nil {
+			return provider.Names{}, err
+		}
+		names, err := p.list(ctx, c, t)
+		return provider.Names{List: names, Under: t.name, Many: true}, err
+	}, func(ctx context.Context, t target, name string) (provider.Secret, error) {
+		c, err := client(t)
+		if err != nil {
+			return provider.Secret{}, err
+		}
+		return p.get(ctx, c, t, name)
+	})
 }
 
 // vaultURL is the vault's address in the cloud AZURE_KEYVAULT_DNS_SUFFIX
@@ -255,8 +248,8 @@ func (p *Provider) list(ctx context.Context, c *azsecrets.Client, t target) ([]s
 				names = append(names, n)
 			}
 		}
-		if len(names) > MaxList {
-			return nil, fmt.Errorf("resolving %q: more than %d secrets start with %s", t.ref.Raw, MaxList, t.name)
+		if len(names) > provider.MaxList {
+			return nil, fmt.Errorf("resolving %q: more than %d secrets start with %s", t.ref.Raw, provider.MaxList, t.name)
 		}
 	}
 	if len(names) == 0 {

@@ -12,7 +12,7 @@ import (
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/azurekv/fake"
-	"github.com/secretgate/secretgate/internal/secretref"
+	"github.com/secretgate/secretgate/internal/provider/providertest"
 )
 
 const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -52,15 +52,7 @@ func newProvider(srv *fake.Server, env map[string]string) *Provider {
 
 func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
 	t.Helper()
-	var ss []secretref.Spec
-	for _, s := range specs {
-		spec, err := secretref.ParseSpec(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss = append(ss, spec)
-	}
-	return provider.Registry{"azurekeyvault": p}.Resolve(context.Background(), ss)
+	return providertest.Resolve(t, "azurekeyvault", p, specs...)
 }
 
 func TestResolve(t *testing.T) {

@@ -44,9 +44,6 @@ type API interface {
 	Close() error
 }
 
-// MaxList bounds how many secrets a name ending in * may bring.
-const MaxList = 1000
-
 // Provider resolves ref+gcpsecrets://PROJECT/SECRET[?version=N][#/json/pointer]
 // (the latest version by default). A SECRET ending in * is every secret
 // whose name starts so. Responses are bounded by gRPC's 4 MiB message
@@ -186,39 +183,24 @@ func (s subjectToken) SubjectToken(ctx context.Context, _ *externalaccount.Reque
 
 // Resolve implements provider.Provider.
 func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
-	targets := make([]target, len(refs))
-	for i, r := range refs {
-		t, err := parse(r)
-		if err != nil {
-			return nil, err
-		}
-		targets[i] = t
+	targets, err := provider.ParseAll(refs, parse)
+	if err != nil {
+		return nil, err
 	}
 	c, err := p.client(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %q: Google credentials: %w", refs[0].Raw, err)
 	}
 	defer c.Close()
-	out := make([][]provider.Secret, len(targets))
-	for i, t := range targets {
-		names := []string{t.name}
-		if t.prefix {
-			if names, err = p.list(ctx, c, t); err != nil {
-				return nil, err
-			}
+	return provider.ReadAll(ctx, targets, func(ctx context.Context, t target) (provider.Names, error) {
+		if !t.prefix {
+			return provider.Names{List: []string{t.name}}, nil
 		}
-		for _, name := range names {
-			s, err := p.access(ctx, c, t, name)
-			if err != nil {
-				return nil, err
-			}
-			if t.prefix {
-				s.Name = strings.TrimPrefix(name, t.name)
-			}
-			out[i] = append(out[i], s)
-		}
-	}
-	return out, nil
+		names, err := p.list(ctx, c, t)
+		return provider.Names{List: names, Under: t.name, Many: true}, err
+	}, func(ctx context.Context, t target, name string) (provider.Secret, error) {
+		return p.access(ctx, c, t, name)
+	})
 }
 
 func (p *Provider) call(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -307,8 +289,8 @@ func (p *Provider) list(ctx context.Context, c API, t target) ([]string, error) 
 		if strings.HasPrefix(n, t.name) {
 			names = append(names, n)
 		}
-		if len(names) > MaxList {
-			return nil, fmt.Errorf("resolving %q: more than %d secrets start with %s", t.ref.Raw, MaxList, t.name)
+		if len(names) > provider.MaxList {
+			return nil, fmt.Errorf("resolving %q: more than %d secrets start with %s", t.ref.Raw, provider.MaxList, t.name)
 		}
 	}
 	if len(names) == 0 {

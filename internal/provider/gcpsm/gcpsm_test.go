@@ -13,7 +13,7 @@ import (
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/gcpsm/fake"
-	"github.com/secretgate/secretgate/internal/secretref"
+	"github.com/secretgate/secretgate/internal/provider/providertest"
 )
 
 func newProvider(srv *fake.Server) *Provider {
@@ -29,15 +29,7 @@ func newProvider(srv *fake.Server) *Provider {
 
 func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
 	t.Helper()
-	var ss []secretref.Spec
-	for _, s := range specs {
-		spec, err := secretref.ParseSpec(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss = append(ss, spec)
-	}
-	return provider.Registry{"gcpsecrets": p}.Resolve(context.Background(), ss)
+	return providertest.Resolve(t, "gcpsecrets", p, specs...)
 }
 
 func TestResolve(t *testing.T) {

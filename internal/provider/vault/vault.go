@@ -40,9 +40,6 @@ var Methods = []string{"token", "jwt", "approle", "kubernetes"}
 // ServiceAccountToken is where Kubernetes mounts a pod's token.
 const ServiceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
-// MaxList bounds how many secrets a path ending in * may bring.
-const MaxList = 1000
-
 // Provider resolves ref+vault://PATH[?version=N][#/json/pointer]. PATH is
 // the secret's path as the vault CLI takes it (secret/app for KV v2's
 // secret/data/app); a path ending in * is every secret under it.
@@ -117,39 +114,22 @@ type mount struct {
 
 // Resolve implements provider.Provider.
 func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provider.Secret, error) {
-	targets := make([]target, len(refs))
-	for i, r := range refs {
-		t, err := parse(r)
-		if err != nil {
-			return nil, err
-		}
-		targets[i] = t
+	targets, err := provider.ParseAll(refs, parse)
+	if err != nil {
+		return nil, err
 	}
 	s, err := p.open(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %q: %w", refs[0].Raw, err)
 	}
 	defer s.close()
-	out := make([][]provider.Secret, len(targets))
-	for i, t := range targets {
-		paths := []string{t.path}
-		if t.prefix {
-			if paths, err = s.list(ctx, t); err != nil {
-				return nil, err
-			}
+	return provider.ReadAll(ctx, targets, func(ctx context.Context, t target) (provider.Names, error) {
+		if !t.prefix {
+			return provider.Names{List: []string{t.path}}, nil
 		}
-		for _, pth := range paths {
-			sec, err := s.read(ctx, t, pth)
-			if err != nil {
-				return nil, err
-			}
-			if t.prefix {
-				sec.Name = strings.TrimPrefix(pth, t.path)
-			}
-			out[i] = append(out[i], sec)
-		}
-	}
-	return out, nil
+		paths, err := s.list(ctx, t)
+		return provider.Names{List: paths, Under: t.path, Many: true}, err
+	}, s.read)
 }
 
 // open makes a client for VAULT_ADDR and logs in.
@@ -483,8 +463,8 @@ func (s *session) list(ctx context.Context, t target) ([]string, error) {
 				}
 				continue
 			}
-			if len(out) == MaxList {
-				return fmt.Errorf("resolving %q: more than %d secrets under %s", t.ref.Raw, MaxList, dir)
+			if len(out) == provider.MaxList {
+				return fmt.Errorf("resolving %q: more than %d secrets under %s", t.ref.Raw, provider.MaxList, dir)
 			}
 			out = append(out, full)
 		}

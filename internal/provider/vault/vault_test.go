@@ -11,8 +11,8 @@ import (
 
 	"github.com/secretgate/secretgate/internal/fixture"
 	"github.com/secretgate/secretgate/internal/provider"
+	"github.com/secretgate/secretgate/internal/provider/providertest"
 	"github.com/secretgate/secretgate/internal/provider/vault/fake"
-	"github.com/secretgate/secretgate/internal/secretref"
 )
 
 // jobToken is a CI job's identity for tests: a token the fake server
@@ -41,15 +41,7 @@ func newProvider(srv *fake.Server, env map[string]string) *Provider {
 
 func resolve(t *testing.T, p provider.Provider, specs ...string) ([]provider.Secret, error) {
 	t.Helper()
-	var ss []secretref.Spec
-	for _, s := range specs {
-		spec, err := secretref.ParseSpec(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ss = append(ss, spec)
-	}
-	return provider.Registry{"vault": p}.Resolve(context.Background(), ss)
+	return providertest.Resolve(t, "vault", p, specs...)
 }
 
 func byName(ss []provider.Secret) map[string]provider.Secret {
