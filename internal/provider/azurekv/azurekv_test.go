@@ -217,3 +217,29 @@ func TestPrevious(t *testing.T) {
 		t.Fatalf("previous = %+v; want A@previous alone, version %s", prev, oldID)
 	}
 }
+
+func TestResponseSizeBound(t *testing.T) {
+	srv := fake.New(tenant)
+	defer srv.Close()
+	srv.Put("kv-prod", "huge", fake.Version{Value: strings.Repeat("v", provider.MaxResponse)})
+	p := newProvider(srv, map[string]string{})
+	p.Credential = &credential{srv: srv}
+	_, err := resolve(t, p, "ref+azurekeyvault://kv-prod/huge")
+	if err == nil || !strings.Contains(err.Error(), "larger than 8 MiB") {
+		t.Fatalf("err = %v, want the size bound", err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	srv := fake.New(tenant)
+	defer srv.Close()
+	srv.Put("kv-prod", "slow", fake.Version{Value: fixture.Password(20, 20)})
+	srv.Delay = 3 * time.Second
+	p := newProvider(srv, map[string]string{})
+	p.Credential = &credential{srv: srv}
+	p.CallTimeout = 100 * time.Millisecond
+	_, err := resolve(t, p, "ref+azurekeyvault://kv-prod/slow")
+	if err == nil || !strings.Contains(err.Error(), "timed out") && !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -46,8 +47,8 @@ type API interface {
 
 // Provider resolves ref+gcpsecrets://PROJECT/SECRET[?version=N][#/json/pointer]
 // (the latest version by default). A SECRET ending in * is every secret
-// whose name starts so. Responses are bounded by gRPC's 4 MiB message
-// limit (a secret holds at most 64 KiB).
+// whose name starts so. A response is bounded by provider.MaxResponse (a
+// secret holds at most 64 KiB; Google's client would take 2 GiB).
 type Provider struct {
 	// Open opens a client with the credentials in opts (application
 	// default credentials when opts name none).
@@ -141,7 +142,10 @@ const (
 
 // client opens a client with the job's federated identity, or ADC.
 func (p *Provider) client(ctx context.Context) (API, error) {
-	opts := []option.ClientOption{option.WithUserAgent("secretgate")}
+	opts := []option.ClientOption{
+		option.WithUserAgent("secretgate"),
+		option.WithGRPCDialOption(grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(provider.MaxResponse))),
+	}
 	f := p.Federation
 	if f.Provider != "" {
 		if !wifProvider().MatchString(f.Provider) {
@@ -227,8 +231,8 @@ type retryer struct {
 }
 
 func (r *retryer) Retry(err error) (time.Duration, bool) {
-	if r.left == 0 {
-		return 0, false
+	if r.left == 0 || strings.Contains(status.Convert(err).Message(), "larger than max") {
+		return 0, false // a response over the bound: asking again brings the same
 	}
 	r.left--
 	return r.inner.Retry(err)

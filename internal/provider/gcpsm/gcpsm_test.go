@@ -235,3 +235,26 @@ func TestFederation(t *testing.T) {
 		t.Fatalf("a malformed provider: err = %v", err)
 	}
 }
+
+func TestResponseSizeBound(t *testing.T) {
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "huge", fake.Version{Data: []byte(strings.Repeat("v", provider.MaxResponse))})
+	_, err := resolve(t, newProvider(srv), "ref+gcpsecrets://acme-prod/huge")
+	if err == nil || !strings.Contains(err.Error(), "ResourceExhausted") || !strings.Contains(err.Error(), "larger than max") {
+		t.Fatalf("err = %v, want the size bound", err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	srv := fake.New()
+	defer srv.Close()
+	srv.Put("acme-prod", "slow", fake.Version{Data: []byte(fixture.Password(21, 20))})
+	srv.Slow(3 * time.Second)
+	p := newProvider(srv)
+	p.CallTimeout = 200 * time.Millisecond
+	_, err := resolve(t, p, "ref+gcpsecrets://acme-prod/slow")
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+}

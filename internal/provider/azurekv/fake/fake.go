@@ -45,6 +45,8 @@ type Server struct {
 	// ClientID and Assertion are the federated credential Entra ID accepts:
 	// a token request for ClientID must carry Assertion.
 	ClientID, Assertion string
+	// Delay holds every Key Vault answer back this long.
+	Delay time.Duration
 
 	pool   *x509.CertPool
 	mu     sync.Mutex
@@ -150,6 +152,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		http.NotFound(w, r)
 		return
+	}
+	if s.Delay > 0 {
+		select {
+		case <-time.After(s.Delay):
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if r.URL.Query().Get("api-version") == "" {
 		fail(w, 400, "BadParameter", "The 'api-version' query parameter is missing.", "")

@@ -66,6 +66,7 @@ type Server struct {
 	denied   map[string]bool      // permission -> denied
 	faults   []codes.Code
 	badCRC   bool // answer a payload with a wrong checksum
+	delay    time.Duration
 	accesses int
 }
 
@@ -216,8 +217,22 @@ func (s *Server) Accesses() int {
 	return s.accesses
 }
 
-// check applies authentication, injected faults and IAM.
+// Slow holds every answer back this long.
+func (s *Server) Slow(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// check applies delays, authentication, injected faults and IAM.
 func (s *Server) check(ctx context.Context, permission, resource string) error {
+	if s.delay > 0 {
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	if a := md.Get("authorization"); len(a) != 1 || a[0] != "Bearer "+s.token && !s.issued[strings.TrimPrefix(a[0], "Bearer ")] {
 		return status.Error(codes.Unauthenticated, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.")
