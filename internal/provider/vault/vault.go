@@ -308,6 +308,13 @@ func (s *session) mountOf(ctx context.Context, t target, pth string) (mount, err
 	if opts, ok := resp.Data["options"].(map[string]any); ok && opts["version"] == "2" {
 		m.version = 2
 	}
+	// Inside a namespace Vault may name the mount with the namespace
+	// before it (team-a/secret/), which the path the user gave lacks:
+	// drop leading parts until the mount prefixes the path, as the CLI does.
+	for m.path != "" && !strings.HasPrefix(pth+"/", m.path) {
+		_, rest, _ := strings.Cut(m.path, "/")
+		m.path = rest
+	}
 	if m.path != "" {
 		s.mounts[m.path] = m
 	}

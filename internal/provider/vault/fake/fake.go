@@ -232,13 +232,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		p := strings.TrimPrefix(path, "sys/internal/ui/mounts/")
 		for m := range s.kv2 {
 			if strings.HasPrefix(p+"/", m) && onMount(policy, m) {
-				reply(w, 200, map[string]any{"data": map[string]any{"path": m, "type": "kv", "options": map[string]any{"version": "2"}}})
+				reply(w, 200, map[string]any{"data": map[string]any{"path": s.nsPath(m), "type": "kv", "options": map[string]any{"version": "2"}}})
 				return
 			}
 		}
 		for m := range s.kv1 {
 			if strings.HasPrefix(p+"/", m) && onMount(policy, m) {
-				reply(w, 200, map[string]any{"data": map[string]any{"path": m, "type": "kv", "options": nil}})
+				reply(w, 200, map[string]any{"data": map[string]any{"path": s.nsPath(m), "type": "kv", "options": nil}})
 				return
 			}
 		}
@@ -453,6 +453,15 @@ func allowed(policy []string, path string) bool {
 		}
 	}
 	return false
+}
+
+// nsPath is a mount's path as the mounts lookup gives it inside a
+// namespace: the namespace first.
+func (s *Server) nsPath(mount string) string {
+	if s.Namespace == "" {
+		return mount
+	}
+	return s.Namespace + "/" + mount
 }
 
 // onMount reports whether a policy grants anything on a mount.
