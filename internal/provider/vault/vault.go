@@ -6,6 +6,7 @@
 package vault
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -102,7 +103,7 @@ func parse(r secretref.Ref) (target, error) {
 type session struct {
 	p      *Provider
 	c      *api.Client
-	mounts map[string]mount // by the path asked
+	mounts map[string]mount // by mount path
 	login  bool             // the token came from a login: revoke it after
 }
 
@@ -136,12 +137,12 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 func (p *Provider) open(ctx context.Context) (*session, error) {
 	transport := p.Transport
 	cfg := &api.Config{
-		Address:      cmpOr(p.Getenv(api.EnvVaultAddress), "https://127.0.0.1:8200"),
+		Address:      cmp.Or(p.Getenv(api.EnvVaultAddress), "https://127.0.0.1:8200"),
 		Timeout:      p.CallTimeout,
 		MaxRetries:   3, // 412, 429 and 5xx, with backoff
 		MinRetryWait: 250 * time.Millisecond,
 		MaxRetryWait: 2 * time.Second,
-		Backoff:      retryablehttp.DefaultBackoff, // doubling, Retry-After honoured,
+		Backoff:      retryablehttp.DefaultBackoff, // doubling; Retry-After honoured
 	}
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -159,7 +160,8 @@ func (p *Provider) open(ctx context.Context) (*session, error) {
 	}
 	cfg.HttpClient = &http.Client{
 		Transport: provider.LimitTransport(transport),
-		// Vault's client follows redirects itself, to the same token.
+		// Redirects are for Vault's client to follow (a standby node
+		// sends to the active one), not for net/http.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	c, err := api.NewClient(cfg)
@@ -173,13 +175,6 @@ func (p *Provider) open(ctx context.Context) (*session, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // method is the auth method to use: the one asked for, or the first the
@@ -236,7 +231,7 @@ func (s *session) logIn(ctx context.Context) error {
 		}
 	case "jwt", "kubernetes":
 		if p.Auth.Role == "" {
-			return fmt.Errorf("%s login: --vault-role (or VAULT_ROLE) names the Vault role to log in as", m)
+			return fmt.Errorf("%s login: --vault-role (SECRETGATE_VAULT_ROLE) names the Vault role to log in as", m)
 		}
 		body["role"] = p.Auth.Role
 		if m == "jwt" {
@@ -256,7 +251,7 @@ func (s *session) logIn(ctx context.Context) error {
 			body["jwt"] = strings.TrimSpace(string(jwt))
 		}
 	}
-	mountPath := strings.Trim(cmpOr(p.Auth.Mount, m), "/")
+	mountPath := strings.Trim(cmp.Or(p.Auth.Mount, m), "/")
 	loginPath := "auth/" + mountPath + "/login"
 	resp, err := s.c.Logical().WriteWithContext(ctx, loginPath, body)
 	if err != nil {
@@ -494,14 +489,14 @@ func describe(err error) error {
 		msgs := strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " ")
 		switch re.StatusCode {
 		case http.StatusForbidden:
-			return fmt.Errorf("permission denied (403): the token's policy must grant it (%s)", cmpOr(msgs, "no detail"))
+			return fmt.Errorf("permission denied (403): the token's policy must grant it (%s)", cmp.Or(msgs, "no detail"))
 		case http.StatusNotFound:
 			return fmt.Errorf("not found (404)")
 		}
 		if len(msgs) > 300 {
 			msgs = msgs[:300] + "..."
 		}
-		return fmt.Errorf("answered %d: %s", re.StatusCode, cmpOr(msgs, http.StatusText(re.StatusCode)))
+		return fmt.Errorf("answered %d: %s", re.StatusCode, cmp.Or(msgs, http.StatusText(re.StatusCode)))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return errors.New("timed out")
