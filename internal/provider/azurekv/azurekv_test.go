@@ -13,6 +13,7 @@ import (
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/azurekv/fake"
 	"github.com/secretgate/secretgate/internal/provider/providertest"
+	"github.com/secretgate/secretgate/internal/secretref"
 )
 
 const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -242,4 +243,26 @@ func TestTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "timed out") && !strings.Contains(err.Error(), "deadline") {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
+}
+
+// FuzzParse: whatever a reference holds, parsing does not panic, and what
+// it accepts cannot move the request to another host or path: the vault
+// name becomes a host label, the secret name and version path segments.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"kv-prod/db", "kv-prod/db/0123456789abcdef0123456789abcdef", "kv-prod/app-*", "evil.com%2F/x", "a/b/c/d", "kv/x?version=1", "kv-prod/db#/a/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := secretref.Parse("ref+azurekeyvault://" + in)
+		if err != nil {
+			return
+		}
+		tg, err := parse(r)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(tg.vault, "./:@?#%\\ ") || strings.ContainsAny(tg.name+tg.version, "./:@?#%\\ ") {
+			t.Fatalf("%q parsed to vault %q, name %q, version %q", in, tg.vault, tg.name, tg.version)
+		}
+	})
 }

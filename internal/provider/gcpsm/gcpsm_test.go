@@ -14,6 +14,7 @@ import (
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/gcpsm/fake"
 	"github.com/secretgate/secretgate/internal/provider/providertest"
+	"github.com/secretgate/secretgate/internal/secretref"
 )
 
 func newProvider(srv *fake.Server) *Provider {
@@ -257,4 +258,26 @@ func TestTimeout(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
+}
+
+// FuzzParse: whatever a reference holds, parsing does not panic, and what
+// it accepts names one resource: no separator or escape in the project,
+// the secret or the version.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"acme-prod/db", "acme-prod/db?version=3", "acme-prod/app_*", "123456789012/x", "a/b/c", "acme-prod/db?version=latest", "acme-prod/db#/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := secretref.Parse("ref+gcpsecrets://" + in)
+		if err != nil {
+			return
+		}
+		tg, err := parse(r)
+		if err != nil {
+			return
+		}
+		if strings.ContainsAny(tg.project+tg.name+tg.version, "./:@?#%\\ ") {
+			t.Fatalf("%q parsed to project %q, name %q, version %q", in, tg.project, tg.name, tg.version)
+		}
+	})
 }

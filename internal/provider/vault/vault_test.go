@@ -13,6 +13,7 @@ import (
 	"github.com/secretgate/secretgate/internal/provider"
 	"github.com/secretgate/secretgate/internal/provider/providertest"
 	"github.com/secretgate/secretgate/internal/provider/vault/fake"
+	"github.com/secretgate/secretgate/internal/secretref"
 )
 
 // jobToken is a CI job's identity for tests: a token the fake server
@@ -303,4 +304,26 @@ func TestPrevious(t *testing.T) {
 	if len(prev) != 1 || prev[0].Name != "A@previous" || prev[0].Value != old || prev[0].Meta["version_id"] != "1" {
 		t.Fatalf("previous = %+v; want A@previous alone", prev)
 	}
+}
+
+// FuzzParse: whatever a reference holds, parsing does not panic, and what
+// it accepts stays a path below the API root: no "..", no query, no
+// empty path; an address or token never comes from a reference.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"secret/app/db", "secret/app/db?version=2", "secret/app/*", "kv/x#/a", "secret/../sys/x", "x?address=https://e", "/secret//app/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := secretref.Parse("ref+vault://" + in)
+		if err != nil {
+			return
+		}
+		tg, err := parse(r)
+		if err != nil {
+			return
+		}
+		if strings.Contains(tg.path, "..") || strings.ContainsAny(tg.path, "?#") || strings.Trim(tg.path, "/") == "" || r.Query.Has("address") || r.Query.Has("token") {
+			t.Fatalf("%q parsed to path %q", in, tg.path)
+		}
+	})
 }
