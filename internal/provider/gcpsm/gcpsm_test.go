@@ -264,20 +264,11 @@ func TestTimeout(t *testing.T) {
 // it accepts names one resource: no separator or escape in the project,
 // the secret or the version.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"acme-prod/db", "acme-prod/db?version=3", "acme-prod/app_*", "123456789012/x", "a/b/c", "acme-prod/db?version=latest", "acme-prod/db#/x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		r, err := secretref.Parse("ref+gcpsecrets://" + in)
-		if err != nil {
-			return
-		}
+	seeds := []string{"acme-prod/db", "acme-prod/db?version=3", "acme-prod/app_*", "123456789012/x", "a/b/c", "acme-prod/db?version=latest", "acme-prod/db#/x"}
+	providertest.FuzzRefs(f, "gcpsecrets", seeds, func(t *testing.T, r secretref.Ref) {
 		tg, err := parse(r)
-		if err != nil {
-			return
-		}
-		if strings.ContainsAny(tg.project+tg.name+tg.version, "./:@?#%\\ ") {
-			t.Fatalf("%q parsed to project %q, name %q, version %q", in, tg.project, tg.name, tg.version)
+		if err == nil && strings.ContainsAny(tg.project+tg.name+tg.version, "./:@?#%\\ ") {
+			t.Fatalf("%q parsed to project %q, name %q, version %q", r.Raw, tg.project, tg.name, tg.version)
 		}
 	})
 }

@@ -23,3 +23,17 @@ func Resolve(t testing.TB, scheme string, p provider.Provider, lines ...string) 
 	}
 	return provider.Registry{scheme: p}.Resolve(context.Background(), specs)
 }
+
+// FuzzRefs fuzzes what follows ref+SCHEME:// from seeds: each input that
+// parses as a reference is given to check, which parses it the store's way
+// and fails the test on what must not be accepted.
+func FuzzRefs(f *testing.F, scheme string, seeds []string, check func(t *testing.T, r secretref.Ref)) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if r, err := secretref.Parse("ref+" + scheme + "://" + in); err == nil {
+			check(t, r)
+		}
+	})
+}

@@ -310,20 +310,12 @@ func TestPrevious(t *testing.T) {
 // it accepts stays a path below the API root: no "..", no query, no
 // empty path; an address or token never comes from a reference.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"secret/app/db", "secret/app/db?version=2", "secret/app/*", "kv/x#/a", "secret/../sys/x", "x?address=https://e", "/secret//app/"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		r, err := secretref.Parse("ref+vault://" + in)
-		if err != nil {
-			return
-		}
+	seeds := []string{"secret/app/db", "secret/app/db?version=2", "secret/app/*", "kv/x#/a", "secret/../sys/x", "x?address=https://e", "/secret//app/"}
+	providertest.FuzzRefs(f, "vault", seeds, func(t *testing.T, r secretref.Ref) {
 		tg, err := parse(r)
-		if err != nil {
-			return
-		}
-		if strings.Contains(tg.path, "..") || strings.ContainsAny(tg.path, "?#") || strings.Trim(tg.path, "/") == "" || r.Query.Has("address") || r.Query.Has("token") {
-			t.Fatalf("%q parsed to path %q", in, tg.path)
+		if err == nil && (strings.Contains(tg.path, "..") || strings.ContainsAny(tg.path, "?#") || strings.Trim(tg.path, "/") == "" ||
+			r.Query.Has("address") || r.Query.Has("token")) {
+			t.Fatalf("%q parsed to path %q", r.Raw, tg.path)
 		}
 	})
 }
