@@ -160,19 +160,16 @@ func (o *SecretOptions) empty() bool {
 func registry(o *SecretOptions, getenv Getenv, lookup LookupEnv) provider.Registry {
 	job := jobToken{getenv: getenv, env: o.IDTokenEnv}
 	return provider.Registry{
-		"awssecrets": awssm.New(30 * time.Second),
-		"azurekeyvault": &azurekv.Provider{
-			Getenv: getenv, JobToken: job, CallTimeout: 30 * time.Second,
-		},
-		"vault": &vault.Provider{
-			Getenv: getenv, Auth: o.Vault, JobToken: job,
-			ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
-		},
-		"envsubst": provider.Env{Getenv: getenv, Lookup: lookup},
+		"awssecrets":    awssm.New(30 * time.Second),
+		"azurekeyvault": &azurekv.Provider{Getenv: getenv, JobToken: job, CallTimeout: 30 * time.Second},
+		"envsubst":      provider.Env{Getenv: getenv, Lookup: lookup},
+		"file":          provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
 		"gcpsecrets": gcpsm.New(30*time.Second, gcpsm.Federation{
 			Provider: o.GCPProvider, ServiceAccount: o.GCPServiceAccount, JobToken: job,
 		}),
-		"file": provider.File{Open: func(name string) (io.ReadCloser, error) { return os.Open(name) }},
+		"vault": &vault.Provider{
+			Getenv: getenv, Auth: o.Vault, JobToken: job, ReadFile: os.ReadFile, CallTimeout: 30 * time.Second,
+		},
 	}
 }
 
