@@ -21,6 +21,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/sethvargo/go-githubactions"
 )
@@ -170,6 +171,10 @@ func IDTokenAvailable(getenv func(string) string) bool {
 func IDToken(ctx context.Context, getenv func(string) string, client *http.Client, audience string) (string, error) {
 	act := githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithHTTPClient(client))
 	tok, err := act.GetIDToken(ctx, audience)
+	if err != nil && strings.HasPrefix(err.Error(), "non-successful response") {
+		// The library quotes the answer's body: a status is enough.
+		return "", errors.New("asking the runner for the job's OIDC token: refused (the job needs permissions: id-token: write)")
+	}
 	if err != nil {
 		return "", fmt.Errorf("asking the runner for the job's OIDC token: %w", err)
 	}

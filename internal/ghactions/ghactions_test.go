@@ -3,7 +3,11 @@ package ghactions
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -116,3 +120,37 @@ func TestStickyError(t *testing.T) {
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }
+
+// TestIDToken asks a stand-in for the runner's token service: the audience
+// and the bearer pass; a refusal is said without the body it came with.
+func TestIDToken(t *testing.T) {
+	const request = "request-token"
+	var audience string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+request {
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprint(w, `{"message":"body-marker-7f3a"}`)
+			return
+		}
+		audience = r.URL.Query().Get("audience")
+		fmt.Fprint(w, `{"value":"job-token"}`)
+	}))
+	defer srv.Close()
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": request}
+	getenv := func(k string) string { return env[k] }
+	if !IDTokenAvailable(getenv) {
+		t.Fatal("the runner's variables are set, yet no token is available")
+	}
+	tok, err := IDToken(context.Background(), getenv, srv.Client(), "https://vault.example")
+	if err != nil || tok != "job-token" || audience != "https://vault.example" {
+		t.Fatalf("token %q, audience %q, err %v", tok, audience, err)
+	}
+	env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "wrong"
+	_, err = IDToken(context.Background(), getenv, srv.Client(), "")
+	if err == nil || !strings.Contains(err.Error(), "id-token: write") || strings.Contains(err.Error(), "body-marker") {
+		t.Fatalf("refused: err = %v", err)
+	}
+	if IDTokenAvailable(func(string) string { return "" }) {
+		t.Error("no runner variables, yet a token is available")
+	}
+}

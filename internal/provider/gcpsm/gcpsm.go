@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -316,6 +317,11 @@ func describe(ref secretref.Ref, permission string, err error) error {
 		return fmt.Errorf("resolving %q: Secret Manager: %w", ref.Raw, err)
 	}
 	msg := strings.Join(strings.Fields(st.Message()), " ")
+	if i := strings.Index(msg, "status code "); i >= 0 && st.Code() == codes.Unauthenticated {
+		// The token exchange failed, and the auth library quotes STS's
+		// body: keep only its error fields.
+		msg = stsError(msg[i:])
+	}
 	if len(msg) > 300 {
 		msg = msg[:300] + "..."
 	}
@@ -382,3 +388,17 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return e.msg }
+
+// stsError reads "status code N: {json}" as Google's STS answers a refused
+// exchange, and says its error and description; nothing else of the body.
+func stsError(s string) string {
+	code, body, _ := strings.Cut(strings.TrimPrefix(s, "status code "), ": ")
+	var e struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+		return "the token exchange answered " + code
+	}
+	return "the token exchange answered " + code + ": " + e.Error + ": " + e.Description
+}

@@ -272,3 +272,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSTSError(t *testing.T) {
+	for in, want := range map[string]string{
+		`status code 400: {"error":"invalid_grant","error_description":"The audience does not match."}`: "the token exchange answered 400: invalid_grant: The audience does not match.",
+		`status code 502: <html>` + fixture.Password(18, 20) + `</html>`:                                "the token exchange answered 502",
+	} {
+		if got := stsError(in); got != want {
+			t.Errorf("stsError(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

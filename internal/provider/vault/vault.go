@@ -486,6 +486,11 @@ func (s *session) list(ctx context.Context, t target) ([]string, error) {
 func describe(err error) error {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
+		if re.RawError {
+			// Not Vault's JSON: a proxy's page, say, which is no message
+			// to repeat (it may hold anything).
+			return fmt.Errorf("answered %d with a body that is not Vault's (is VAULT_ADDR a Vault server?)", re.StatusCode)
+		}
 		msgs := strings.Join(strings.Fields(strings.Join(re.Errors, "; ")), " ")
 		switch re.StatusCode {
 		case http.StatusForbidden:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -318,4 +320,24 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q parsed to path %q", r.Raw, tg.path)
 		}
 	})
+}
+
+// TestNotVault: an answer that is not Vault's JSON (a proxy's page) is
+// named by its status, and its body, which may hold anything, is not
+// repeated.
+func TestNotVault(t *testing.T) {
+	page := "<html>" + fixture.Password(17, 24) + "</html>"
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, page)
+	}))
+	defer proxy.Close()
+	p := &Provider{Getenv: func(k string) string {
+		return map[string]string{"VAULT_ADDR": proxy.URL, "VAULT_TOKEN": "hvs.x"}[k]
+	}, CallTimeout: 5 * time.Second}
+	_, err := resolve(t, p, "ref+vault://secret/app#/password")
+	if err == nil || !strings.Contains(err.Error(), "answered 403 with a body that is not Vault's") || strings.Contains(err.Error(), page[6:20]) {
+		t.Fatalf("err = %v", err)
+	}
 }
