@@ -103,40 +103,49 @@ func (p *Provider) Resolve(ctx context.Context, refs []secretref.Ref) ([][]provi
 	if err != nil {
 		return nil, err
 	}
-	opts := p.clientOptions()
-	cred, err := p.credential(opts)
+	client, err := p.clients(refs[0])
 	if err != nil {
-		return nil, fmt.Errorf("resolving %q: Azure credentials: %w", refs[0].Raw, err)
-	}
-	clients := map[string]*azsecrets.Client{}
-	client := func(t target) (*azsecrets.Client, error) {
-		if c := clients[t.vault]; c != nil {
-			return c, nil
-		}
-		c, err := azsecrets.NewClient(p.vaultURL(t.vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
-		if err != nil {
-			return nil, fmt.Errorf("resolving %q: %w", t.ref.Raw, err)
-		}
-		clients[t.vault] = c
-		return c, nil
+		return nil, err
 	}
 	return provider.ReadAll(ctx, targets, func(ctx context.Context, t target) (provider.Names, error) {
 		if !t.prefix {
 			return provider.Names{List: []string{t.name}}, nil
 		}
-		c, err := client(t)
+		c, err := client(t.vault, t.ref)
 		if err != nil {
 			return provider.Names{}, err
 		}
 		names, err := p.list(ctx, c, t)
 		return provider.Names{List: names, Under: t.name, Many: true}, err
 	}, func(ctx context.Context, t target, name string) (provider.Secret, error) {
-		c, err := client(t)
+		c, err := client(t.vault, t.ref)
 		if err != nil {
 			return provider.Secret{}, err
 		}
 		return p.get(ctx, c, t, name)
 	})
+}
+
+// clients returns one client a vault, made on first use, all with the
+// job's one credential: a token is asked of Entra ID once a command.
+func (p *Provider) clients(first secretref.Ref) (func(vault string, ref secretref.Ref) (*azsecrets.Client, error), error) {
+	opts := p.clientOptions()
+	cred, err := p.credential(opts)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: Azure credentials: %w", first.Raw, err)
+	}
+	made := map[string]*azsecrets.Client{}
+	return func(vault string, ref secretref.Ref) (*azsecrets.Client, error) {
+		if c := made[vault]; c != nil {
+			return c, nil
+		}
+		c, err := azsecrets.NewClient(p.vaultURL(vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
+		if err != nil {
+			return nil, fmt.Errorf("resolving %q: %w", ref.Raw, err)
+		}
+		made[vault] = c
+		return c, nil
+	}, nil
 }
 
 // vaultURL is the vault's address in the cloud AZURE_KEYVAULT_DNS_SUFFIX
@@ -330,16 +339,15 @@ func (p *Provider) Previous(ctx context.Context, current []provider.Secret) ([]*
 	if len(current) == 0 {
 		return out, nil
 	}
-	opts := p.clientOptions()
-	cred, err := p.credential(opts)
+	clientFor, err := p.clients(current[0].Ref)
 	if err != nil {
-		return nil, fmt.Errorf("resolving %q: Azure credentials: %w", current[0].Ref.Raw, err)
+		return nil, err
 	}
 	for i, c := range current {
 		vault, name, _ := strings.Cut(c.Meta["name"], "/")
-		client, err := azsecrets.NewClient(p.vaultURL(vault), cred, &azsecrets.ClientOptions{ClientOptions: opts})
+		client, err := clientFor(vault, c.Ref)
 		if err != nil {
-			return nil, fmt.Errorf("resolving %q: %w", c.Ref.Raw, err)
+			return nil, err
 		}
 		version, err := p.previousVersion(ctx, client, c, name)
 		if err != nil {
