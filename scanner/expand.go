@@ -169,7 +169,10 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 			return nil
 		}
 		defer dr.Close()
-		g := &guard{r: dr, in: func() int64 { return in.n }, limits: &s.limits, budget: b}
+		// The guard reads on the read-ahead's goroutine, with the
+		// decompressor and its counter.
+		g := newAhead(&guard{r: dr, in: func() int64 { return in.n }, limits: &s.limits, budget: b})
+		defer g.Close()
 		err = s.scanStream(ctx, target, c, g, nil, 0, depth, compression+1, b, emit)
 		return s.settle(c, err, f.String())
 	case archive.Tar, archive.Zip:
@@ -378,25 +381,23 @@ func spill(r io.Reader, budget int64, g *guard) (io.ReaderAt, int64, func(), err
 // as UTF-16LE at both alignments, reading the content once. Findings give
 // byte offsets instead of lines.
 func (s *streamer) scanBinary(ctx context.Context, target string, c Content, r io.Reader, emit func(Finding)) error {
-	views := []struct {
-		v    view
-		make func(io.Reader) io.Reader
-	}{
-		{view{0, 1}, binary.Strings},
-		{view{0, 2}, func(r io.Reader) io.Reader { return binary.UTF16(r, 0) }},
-		{view{1, 2}, func(r io.Reader) io.Reader { return binary.UTF16(r, 1) }},
+	makes := []func(io.Reader) *binary.View{
+		binary.Strings,
+		func(r io.Reader) *binary.View { return binary.UTF16(r, 0) },
+		func(r io.Reader) *binary.View { return binary.UTF16(r, 1) },
 	}
-	writers := make([]io.Writer, len(views))
-	pipes := make([]*io.PipeWriter, len(views))
-	errs := make([]error, len(views))
+	writers := make([]io.Writer, len(makes))
+	pipes := make([]*io.PipeWriter, len(makes))
+	errs := make([]error, len(makes))
 	var wg sync.WaitGroup
-	for i, v := range views {
+	for i, make := range makes {
 		pr, pw := io.Pipe()
 		writers[i], pipes[i] = pw, pw
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.scanReader(ctx, target, c, &views[i].v, v.make(pr), emit)
+			v := make(pr)
+			_, err := s.scanReader(ctx, target, c, v, v, emit)
 			errs[i] = err
 			pr.CloseWithError(err) // unblock the copy if this view stopped early
 		}()

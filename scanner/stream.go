@@ -29,7 +29,7 @@ type streamer struct {
 // fails, what it gave before the error is scanned, then the error returned.
 // v, when set, maps positions in r (a text view of binary content) to byte
 // offsets in the content.
-func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *view, r io.Reader, emit func(Finding)) (int64, error) {
+func (s *streamer) scanReader(ctx context.Context, target string, c Content, v positions, r io.Reader, emit func(Finding)) (int64, error) {
 	need := 2*s.overlap + s.size
 	buf, _ := s.buffers.Get().(*[]byte)
 	if buf == nil || cap(*buf) < need {
@@ -92,6 +92,9 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *
 		chunk.Start = chunk.End - keep
 		chunk.First = false
 		data = data[:copy(data, data[keep:])]
+		if v != nil {
+			v.Forget(chunk.Offset)
+		}
 	}
 }
 
@@ -117,14 +120,16 @@ func (s *streamer) activeDetectors(data []byte) []Detector {
 // place is where a stream's findings are: what the chunks do not carry.
 type place struct {
 	target, id, layer string
-	view              *view // how positions map to byte offsets in binary content
+	view              positions // how positions map to byte offsets in binary content
 	commit            *source.Commit
 }
 
-// view maps a position in a text view of binary content to a byte offset
-// in the content: base + scale*position.
-type view struct {
-	base, scale int64
+// positions maps a position in a text view of binary content to a byte
+// offset in the content (binary.View).
+type positions interface {
+	Offset(pos int64) int64
+	// Forget says no position before pos will be asked for again.
+	Forget(pos int64)
 }
 
 func (s *streamer) finding(at place, c *Chunk, m Match) Finding {
@@ -142,7 +147,7 @@ func (s *streamer) finding(at place, c *Chunk, m Match) Finding {
 	switch {
 	case m.Start < 0:
 	case at.view != nil:
-		f.Offset = at.view.base + at.view.scale*(c.Offset+int64(m.Start))
+		f.Offset = at.view.Offset(c.Offset + int64(m.Start))
 	default:
 		f.Line, f.Column = c.Position(m.Start)
 	}

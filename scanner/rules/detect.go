@@ -33,7 +33,7 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 	if c.First {
 		for _, ru := range r.pathRules {
 			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8
-			for _, f := range ru.detector.DetectContext(ctx, gitleaks.Fragment{FilePath: c.FilePath}) {
+			for _, f := range ru.compiled().detector.DetectContext(ctx, gitleaks.Fragment{FilePath: c.FilePath}) {
 				if f.RuleID == ru.id {
 					hits = append(hits, hit{f, ru, -1})
 				}
@@ -49,6 +49,7 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 		if ru.rule.Path != nil && !ru.rule.Path.MatchString(c.FilePath) {
 			continue
 		}
+		ru := ru.compiled()
 		seen := map[hitKey]bool{}
 		run := func(d *gitleaks.Detector, start, end int) {
 			//lint:ignore SA1019 DetectContext takes this type throughout gitleaks v8

@@ -53,13 +53,25 @@ type Rules struct {
 var _ detect.Detector = (*Rules)(nil)
 
 type rule struct {
-	id       string
-	rule     config.Rule
-	plan     plan
+	id     string
+	rule   config.Rule
+	plan   plan
+	prefix []string // short keywords that begin tokens, for redaction
+
+	// The matchers, built by compile on first use: a scan pays only for the
+	// rules its content may need (a pre-commit hook on a few files, most of
+	// the 200), and workers build different rules at once.
+	once     sync.Once
+	build    func(*rule)
 	detector *gitleaks.Detector // decodes, DecodeDepth rounds
 	plain    *gitleaks.Detector // does not decode: for text with nothing to decode
 	fast     *re2.Regexp        // the rule's regex in RE2, to find candidates fast; nil if RE2 rejects it
-	prefix   []string           // short keywords that begin tokens, for redaction
+}
+
+// compiled returns ru with its matchers built.
+func (ru *rule) compiled() *rule {
+	ru.once.Do(func() { ru.build(ru) })
+	return ru
 }
 
 // Options configures New.
@@ -98,19 +110,20 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 		for _, k := range cr.Keywords {
 			one.Keywords[k] = struct{}{}
 		}
-		d := gitleaks.NewDetectorContext(ctx, one)
-		d.MaxDecodeDepth = depth
-		d.IgnoreGitleaksAllow = opts.IgnoreAllowComments
-		plain := gitleaks.NewDetectorContext(ctx, one)
-		plain.IgnoreGitleaksAllow = opts.IgnoreAllowComments
-		ru := &rule{id: id, rule: cr, detector: d, plain: plain}
-		if cr.Regex != nil {
-			// RE2 has Go's syntax but rejects a few constructs; those rules
-			// simply go without the fast path.
-			if fast, err := re2.Compile(cr.Regex.String()); err == nil {
-				ru.fast = fast
+		ru := &rule{id: id, rule: cr, build: func(ru *rule) {
+			ru.detector = gitleaks.NewDetectorContext(ctx, one)
+			ru.detector.MaxDecodeDepth = depth
+			ru.detector.IgnoreGitleaksAllow = opts.IgnoreAllowComments
+			ru.plain = gitleaks.NewDetectorContext(ctx, one)
+			ru.plain.IgnoreGitleaksAllow = opts.IgnoreAllowComments
+			if cr.Regex != nil {
+				// RE2 has Go's syntax but rejects a few constructs; those
+				// rules simply go without the fast path.
+				if fast, err := re2.Compile(cr.Regex.String()); err == nil {
+					ru.fast = fast
+				}
 			}
-		}
+		}}
 		for _, k := range cr.Keywords {
 			if len(k) <= 4 && !strings.Contains(id, "generic") {
 				ru.prefix = append(ru.prefix, k)

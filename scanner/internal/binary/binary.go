@@ -1,12 +1,13 @@
 // Package binary turns non-text content into text a detector can read: the
-// printable runs that `strings` would print, as UTF-8 and as UTF-16LE,
-// with every other byte turned into a line break, so that positions map
-// back to byte offsets in the original.
+// printable runs that `strings` would print, as UTF-8 and as UTF-16LE, one
+// run a line. A View maps each position of its text back to the byte offset
+// in the content it stands for.
 package binary
 
 import (
 	"bytes"
 	"io"
+	"sort"
 )
 
 // MinRun is the shortest printable run kept, as `strings -n 8`.
@@ -20,55 +21,95 @@ func Is(head []byte) bool {
 
 func printable(b byte) bool { return b == '\t' || 0x20 <= b && b < 0x7f || b >= 0x80 }
 
-// runs keeps printable runs of at least MinRun bytes and turns every other
-// byte into '\n', one output byte per input unit.
-type runs struct {
+// A View reads the printable runs of at least MinRun units of a binary
+// content, each followed by one '\n': what lies between runs (code, zero
+// padding, a sparse file's holes) is read but not passed on, so a detector
+// reads the strings of a binary and nothing else. A printable run never
+// holds '\n', so each line of the view is one run.
+type View struct {
+	src  io.Reader
+	unit int   // bytes a unit: 1 for UTF-8, 2 for UTF-16LE
+	skip int   // bytes still to skip before the first unit
+	base int64 // the content offset of unit 0
+
+	in  []byte
+	odd []byte // a unit split across reads
+	out []byte
+	at  int // how much of out was read
+	err error
+
 	pending []byte // the current run while it is shorter than MinRun
 	long    bool   // the current run is already long enough
+	units   int64  // units read so far
+	written int64  // bytes of view appended to out so far
+	marks   []mark // where each run starts, ascending
 }
 
-// feed appends the output for one unit (c, or not printable) to out.
-func (r *runs) feed(out []byte, c byte, ok bool) []byte {
-	if ok {
-		if r.long {
-			return append(out, c)
-		}
-		r.pending = append(r.pending, c)
-		if len(r.pending) >= MinRun {
-			r.long = true
-			out = append(out, r.pending...)
-			r.pending = r.pending[:0]
-		}
-		return out
+// mark says that view position pos stands for unit unit.
+type mark struct{ pos, unit int64 }
+
+// Strings returns a view of r's printable runs (ASCII and UTF-8 bytes).
+func Strings(r io.Reader) *View {
+	return &View{src: r, unit: 1}
+}
+
+// UTF16 returns a view of r's UTF-16LE printable runs that start at byte
+// offset align (0 or 1), one byte of view per code unit.
+func UTF16(r io.Reader, align int) *View {
+	return &View{src: r, unit: 2, skip: align, base: int64(align)}
+}
+
+// Offset returns the byte offset in the content of view position pos. pos
+// must not be before a position passed to Forget.
+func (v *View) Offset(pos int64) int64 {
+	i := sort.Search(len(v.marks), func(i int) bool { return v.marks[i].pos > pos }) - 1
+	if i < 0 {
+		return v.base
 	}
-	out = r.end(out)
-	return append(out, '\n')
+	m := v.marks[i]
+	return v.base + int64(v.unit)*(m.unit+pos-m.pos)
+}
+
+// Forget drops what Offset needs only for positions before pos, so memory
+// stays bounded by what the reader holds, not by the length of the content.
+func (v *View) Forget(pos int64) {
+	i := sort.Search(len(v.marks), func(i int) bool { return v.marks[i].pos > pos }) - 1
+	if i > 0 {
+		v.marks = v.marks[:copy(v.marks, v.marks[i:])]
+	}
+}
+
+// feed takes units, all printable.
+func (v *View) feed(units []byte) {
+	v.units += int64(len(units))
+	if !v.long {
+		if len(v.pending)+len(units) < MinRun {
+			v.pending = append(v.pending, units...)
+			return
+		}
+		v.marks = append(v.marks, mark{v.written, v.units - int64(len(v.pending)+len(units))})
+		v.out = append(v.out, v.pending...)
+		v.written += int64(len(v.pending))
+		v.pending, v.long = v.pending[:0], true
+	}
+	v.out = append(v.out, units...)
+	v.written += int64(len(units))
+}
+
+// gap takes n units that are not printable.
+func (v *View) gap(n int64) {
+	v.units += n
+	v.end()
 }
 
 // end closes the current run.
-func (r *runs) end(out []byte) []byte {
-	for range r.pending {
-		out = append(out, '\n')
+func (v *View) end() {
+	if v.long {
+		v.out = append(v.out, '\n')
+		v.written++
 	}
-	r.pending, r.long = r.pending[:0], false
-	return out
+	v.pending, v.long = v.pending[:0], false
 }
-
-// Strings returns a reader of r's printable runs (ASCII and UTF-8 bytes),
-// of the same length as r: byte i of the output stands for byte i of r.
-func Strings(r io.Reader) io.Reader {
-	return &view{src: r, unit: 1}
-}
-
-// UTF16 returns a reader of r's UTF-16LE printable runs that start at byte
-// offset align (0 or 1), one output byte per code unit: byte i of the
-// output stands for bytes align+2i and align+2i+1 of r.
-func UTF16(r io.Reader, align int) io.Reader {
-	return &view{src: r, unit: 2, skip: align}
-}
-
-// newlines is a source of '\n' fills, as long as the largest read.
-var newlines = bytes.Repeat([]byte{'\n'}, 32<<10)
 
 func allZero(b []byte) bool {
 	for len(b) >= 8 {
@@ -85,32 +126,20 @@ func allZero(b []byte) bool {
 	return true
 }
 
-type view struct {
-	src  io.Reader
-	unit int
-	skip int
-	runs runs
-	in   []byte
-	odd  []byte // a unit split across reads
-	out  []byte
-	at   int // how much of out was read
-	err  error
-}
-
-func (v *view) Read(p []byte) (int, error) {
+func (v *View) Read(p []byte) (int, error) {
 	if v.at == len(v.out) {
 		v.out, v.at = v.out[:0], 0
 	}
 	for len(v.out) == 0 {
 		if v.err != nil {
-			if v.err == io.EOF {
-				v.out = v.runs.end(v.out)
-				if len(v.out) == 0 {
-					return 0, io.EOF
-				}
-				break
+			if v.err != io.EOF {
+				return 0, v.err
 			}
-			return 0, v.err
+			v.end()
+			if len(v.out) == 0 {
+				return 0, io.EOF
+			}
+			break
 		}
 		if cap(v.in) == 0 {
 			v.in = make([]byte, 32<<10)
@@ -123,29 +152,60 @@ func (v *view) Read(p []byte) (int, error) {
 			data, v.skip = data[k:], v.skip-k
 		}
 		if len(v.odd) == 0 && len(data) > 0 && allZero(data) {
-			// Zero padding and sparse holes: one fill instead of a byte loop.
-			v.out = v.runs.end(v.out)
-			v.out = append(v.out, newlines[:len(data)/v.unit]...)
-			if v.unit == 2 && len(data)%2 == 1 {
+			// Zero padding and sparse holes: counted, not looked at.
+			v.gap(int64(len(data) / v.unit))
+			if len(data)%v.unit == 1 {
 				v.odd = append(v.odd, 0)
 			}
 			continue
 		}
 		if v.unit == 1 {
-			for _, c := range data {
-				v.out = v.runs.feed(v.out, c, printable(c))
-			}
-			continue
+			v.bytes(data)
+		} else {
+			v.utf16(data)
 		}
-		data = append(v.odd, data...)
-		i := 0
-		for ; i+1 < len(data); i += 2 {
-			c, hi := data[i], data[i+1]
-			v.out = v.runs.feed(v.out, c, hi == 0 && c != 0 && c < 0x80 && printable(c))
-		}
-		v.odd = append(v.odd[:0], data[i:]...)
 	}
 	n := copy(p, v.out[v.at:])
 	v.at += n
 	return n, nil
+}
+
+// bytes takes data as UTF-8 units.
+func (v *View) bytes(data []byte) {
+	for i := 0; i < len(data); {
+		j := i
+		for j < len(data) && printable(data[j]) {
+			j++
+		}
+		if j > i {
+			v.feed(data[i:j])
+		}
+		for i = j; i < len(data) && !printable(data[i]); i++ {
+		}
+		if i > j {
+			v.gap(int64(i - j))
+		}
+	}
+}
+
+// utf16 takes data as UTF-16LE units, with a byte left from the last read.
+func (v *View) utf16(data []byte) {
+	unit := func(lo, hi byte) {
+		if hi == 0 && lo != 0 && lo < 0x80 && printable(lo) {
+			v.feed([]byte{lo})
+		} else {
+			v.gap(1)
+		}
+	}
+	if len(v.odd) == 1 && len(data) > 0 {
+		unit(v.odd[0], data[0])
+		v.odd, data = v.odd[:0], data[1:]
+	}
+	i := 0
+	for ; i+1 < len(data); i += 2 {
+		unit(data[i], data[i+1])
+	}
+	if i < len(data) {
+		v.odd = append(v.odd[:0], data[i])
+	}
 }

@@ -1,0 +1,65 @@
+package scanner
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+)
+
+func TestAheadPassesDataThenError(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 100000) // several buffers
+	broken := errors.New("unexpected end of stream")
+	a := newAhead(io.MultiReader(iotest.HalfReader(bytes.NewReader(data)), iotest.ErrReader(broken)))
+	defer a.Close()
+	got, err := io.ReadAll(iotest.OneByteReader(io.LimitReader(a, 1000)))
+	if err != nil || !bytes.Equal(got, data[:1000]) {
+		t.Fatalf("first 1000 bytes: %v, equal %v", err, bytes.Equal(got, data[:1000]))
+	}
+	rest, err := io.ReadAll(a)
+	if !errors.Is(err, broken) {
+		t.Errorf("error = %v, want the source's own error after its data", err)
+	}
+	if !bytes.Equal(rest, data[1000:]) {
+		t.Errorf("read %d bytes after the first 1000, want %d", len(rest), len(data)-1000)
+	}
+	if _, err := a.Read(make([]byte, 1)); !errors.Is(err, broken) {
+		t.Errorf("a read after the end: %v, want the error again", err)
+	}
+}
+
+func TestAheadEOF(t *testing.T) {
+	a := newAhead(bytes.NewReader([]byte("short")))
+	defer a.Close()
+	got, err := io.ReadAll(a)
+	if err != nil || string(got) != "short" {
+		t.Errorf("ReadAll = %q, %v", got, err)
+	}
+}
+
+// endless counts its reads, to see none after Close.
+type endless struct{ reads atomic.Int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	e.reads.Add(1)
+	return len(p), nil
+}
+
+func TestAheadCloseStopsReading(t *testing.T) {
+	src := &endless{}
+	a := newAhead(src)
+	if _, err := io.ReadFull(a, make([]byte, 3*aheadBuffer)); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	n := src.reads.Load()
+	if n > (3+aheadDepth)*aheadBuffer {
+		t.Errorf("%d reads of the source for %d bytes read", n, 3*aheadBuffer)
+	}
+	a.Close() // twice is harmless
+	if got := src.reads.Load(); got != n {
+		t.Errorf("the source was read %d times after Close", got-n)
+	}
+}
