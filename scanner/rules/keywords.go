@@ -35,12 +35,8 @@ func (r *Rules) windows(c *detect.Chunk) [][]window {
 		add(i, 0)
 	}
 
-	bp := r.lowers.Get().(*[]byte)
-	lower := append((*bp)[:0], c.Data...)
-	lowerBytes(lower, lower)
 	cursor := lineCursor{c: c}
-	r.keywords.Walk(lower, func(end, n, k int64) bool {
-		pos := int(end - n + 1)
+	r.keywords.each(c.Data, func(pos, k int) {
 		line := -1
 		for _, i := range r.byKeyword[k] {
 			if !r.rules[i].plan.follow.ok(c.Data, pos) {
@@ -51,10 +47,7 @@ func (r *Rules) windows(c *detect.Chunk) [][]window {
 			}
 			add(i, line)
 		}
-		return true
 	})
-	*bp = lower
-	r.lowers.Put(bp)
 
 	return wins
 }
@@ -160,16 +153,13 @@ func (r *Rules) decode(text string, fn func(rule int)) (versions []string) {
 			break
 		}
 		versions = append(versions, current)
-		b := []byte(current)
-		lowerBytes(b, b)
-		r.keywords.Walk(b, func(_, _, k int64) bool {
+		r.keywords.each([]byte(current), func(_, k int) {
 			for _, i := range r.byKeyword[k] {
 				if !seen[i] {
 					seen[i] = true
 					fn(i)
 				}
 			}
-			return true
 		})
 	}
 	if len(versions) > 0 {

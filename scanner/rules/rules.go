@@ -18,7 +18,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
 	re2 "github.com/wasilibs/go-re2"
 	"github.com/zricethezav/gitleaks/v8/config"
 	gitleaks "github.com/zricethezav/gitleaks/v8/detect"
@@ -37,7 +36,7 @@ type Rules struct {
 	rules      []*rule
 	pathRules  []*rule // rules with a path and no regex: once per content
 	always     []int   // rules with a regex and no keywords: every chunk
-	keywords   *ahocorasick.Trie
+	keywords   *keywordSet
 	byKeyword  [][]int // keyword index -> rules that have it
 	maxLines   int     // the largest finite linesAfter, for decoded text
 	ignore     map[string]bool
@@ -46,8 +45,7 @@ type Rules struct {
 	placePaths []pathSet // global allowlists' paths that name places, by index
 	typePaths  []pathSet // those that name a kind of file by its extension
 
-	lowers sync.Pool // *[]byte scratch for lower-cased chunks
-	dirs   sync.Map  // directory path -> bool (allowlisted)
+	dirs sync.Map // directory path -> bool (allowlisted)
 }
 
 var _ detect.Detector = (*Rules)(nil)
@@ -156,8 +154,7 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 		}
 	}
 	r.placePaths, r.typePaths = splitPaths(cfg.cfg.Allowlists)
-	r.keywords = ahocorasick.NewTrieBuilder().AddStrings(keywords).Build()
-	r.lowers.New = func() any { b := make([]byte, 0, 1<<20); return &b }
+	r.keywords = newKeywordSet(keywords)
 	return r
 }
 

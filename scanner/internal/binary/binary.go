@@ -32,11 +32,12 @@ type View struct {
 	skip int   // bytes still to skip before the first unit
 	base int64 // the content offset of unit 0
 
-	in  []byte
-	odd []byte // a unit split across reads
-	out []byte
-	at  int // how much of out was read
-	err error
+	in      []byte
+	odd     []byte // a unit split across reads
+	scratch []byte // a UTF-16 run's low bytes
+	out     []byte
+	at      int // how much of out was read
+	err     error
 
 	pending []byte // the current run while it is shorter than MinRun
 	long    bool   // the current run is already long enough
@@ -190,22 +191,37 @@ func (v *View) bytes(data []byte) {
 
 // utf16 takes data as UTF-16LE units, with a byte left from the last read.
 func (v *View) utf16(data []byte) {
-	unit := func(lo, hi byte) {
-		if hi == 0 && lo != 0 && lo < 0x80 && printable(lo) {
-			v.feed([]byte{lo})
+	if len(v.odd) == 1 && len(data) > 0 {
+		if wide(v.odd[0], data[0]) {
+			v.feed([]byte{v.odd[0]})
 		} else {
 			v.gap(1)
 		}
-	}
-	if len(v.odd) == 1 && len(data) > 0 {
-		unit(v.odd[0], data[0])
 		v.odd, data = v.odd[:0], data[1:]
 	}
 	i := 0
-	for ; i+1 < len(data); i += 2 {
-		unit(data[i], data[i+1])
+	for i+1 < len(data) {
+		j := i
+		for j+1 < len(data) && wide(data[j], data[j+1]) {
+			j += 2
+		}
+		if j > i {
+			v.scratch = v.scratch[:0]
+			for k := i; k < j; k += 2 {
+				v.scratch = append(v.scratch, data[k])
+			}
+			v.feed(v.scratch)
+		}
+		for i = j; i+1 < len(data) && !wide(data[i], data[i+1]); i += 2 {
+		}
+		if i > j {
+			v.gap(int64(i-j) / 2)
+		}
 	}
 	if i < len(data) {
 		v.odd = append(v.odd[:0], data[i])
 	}
 }
+
+// wide reports whether the UTF-16LE unit lo, hi is printable ASCII.
+func wide(lo, hi byte) bool { return hi == 0 && lo != 0 && lo < 0x80 && printable(lo) }
