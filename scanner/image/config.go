@@ -44,8 +44,13 @@ func (s *Source) visitConfig(f found, w source.Walker) (*v1.ConfigFile, error) {
 		{"config:User", c.User},
 		{"config:Healthcheck", healthcheck(c.Healthcheck)},
 	}
-	if m, err := f.img.Manifest(); err == nil && len(m.Annotations) > 0 {
-		fields = append(fields, struct{ name, text string }{"manifest:annotations", mapLines(m.Annotations)})
+	// A docker save tarball and the Docker API store no manifest: the one
+	// go-containerregistry makes up for them has no annotations, and costs
+	// gzip-compressing every layer to compute its digests.
+	if !s.uncompressedDigests() {
+		if m, err := f.img.Manifest(); err == nil && len(m.Annotations) > 0 {
+			fields = append(fields, struct{ name, text string }{"manifest:annotations", mapLines(m.Annotations)})
+		}
 	}
 	for i, h := range cf.History {
 		fields = append(fields, struct{ name, text string }{fmt.Sprintf("history:%d", i), strings.TrimSpace(h.CreatedBy + "\n" + h.Comment)})
