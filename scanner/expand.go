@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/secretgate/secretgate/scanner/internal/ahead"
 	"github.com/secretgate/secretgate/scanner/internal/archive"
 	"github.com/secretgate/secretgate/scanner/internal/binary"
 )
@@ -171,7 +172,7 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		defer dr.Close()
 		// The guard reads on the read-ahead's goroutine, with the
 		// decompressor and its counter.
-		g := newAhead(&guard{r: dr, in: func() int64 { return in.n }, limits: &s.limits, budget: b})
+		g := ahead.New(&guard{r: dr, in: func() int64 { return in.n }, limits: &s.limits, budget: b})
 		defer g.Close()
 		err = s.scanStream(ctx, target, c, g, nil, 0, depth, compression+1, b, emit)
 		return s.settle(c, err, f.String())

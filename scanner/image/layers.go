@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/secretgate/secretgate/scanner/internal/ahead"
 	"github.com/secretgate/secretgate/scanner/internal/archive"
 	"github.com/secretgate/secretgate/scanner/source"
 )
@@ -191,10 +192,13 @@ func (s *Source) walkLayer(ctx context.Context, l layer, digest string, w source
 			stream = dr
 		}
 	}
+	// Fetching, hashing and decompressing go on while a file is scanned.
+	ra := ahead.New(stream)
+	defer ra.Close()
 	s.mu.Lock()
 	info := s.layers[digest]
 	s.mu.Unlock()
-	lim := &limited{r: stream, left: s.opts.MaxLayer}
+	lim := &limited{r: ra, left: s.opts.MaxLayer}
 	tr := tar.NewReader(lim)
 	for {
 		h, err := tr.Next()

@@ -1,4 +1,4 @@
-package scanner
+package ahead
 
 import (
 	"bytes"
@@ -9,10 +9,10 @@ import (
 	"testing/iotest"
 )
 
-func TestAheadPassesDataThenError(t *testing.T) {
+func TestPassesDataThenError(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 100000) // several buffers
 	broken := errors.New("unexpected end of stream")
-	a := newAhead(io.MultiReader(iotest.HalfReader(bytes.NewReader(data)), iotest.ErrReader(broken)))
+	a := New(io.MultiReader(iotest.HalfReader(bytes.NewReader(data)), iotest.ErrReader(broken)))
 	defer a.Close()
 	got, err := io.ReadAll(iotest.OneByteReader(io.LimitReader(a, 1000)))
 	if err != nil || !bytes.Equal(got, data[:1000]) {
@@ -30,8 +30,8 @@ func TestAheadPassesDataThenError(t *testing.T) {
 	}
 }
 
-func TestAheadEOF(t *testing.T) {
-	a := newAhead(bytes.NewReader([]byte("short")))
+func TestEOF(t *testing.T) {
+	a := New(bytes.NewReader([]byte("short")))
 	defer a.Close()
 	got, err := io.ReadAll(a)
 	if err != nil || string(got) != "short" {
@@ -47,16 +47,16 @@ func (e *endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestAheadCloseStopsReading(t *testing.T) {
+func TestCloseStopsReading(t *testing.T) {
 	src := &endless{}
-	a := newAhead(src)
-	if _, err := io.ReadFull(a, make([]byte, 3*aheadBuffer)); err != nil {
+	a := New(src)
+	if _, err := io.ReadFull(a, make([]byte, 3*bufferSize)); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
 	n := src.reads.Load()
-	if n > (3+aheadDepth)*aheadBuffer {
-		t.Errorf("%d reads of the source for %d bytes read", n, 3*aheadBuffer)
+	if n > (3+depth)*bufferSize {
+		t.Errorf("%d reads of the source for %d bytes read", n, 3*bufferSize)
 	}
 	a.Close() // twice is harmless
 	if got := src.reads.Load(); got != n {
