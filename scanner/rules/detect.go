@@ -42,6 +42,7 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 	}
 	wins := r.windows(c)
 	dec := r.decodedLines(c)
+	rt := &runeText{c: c}
 	for i, ru := range r.rules {
 		if wins[i] == nil && dec.byRule[i] == nil {
 			continue
@@ -71,7 +72,7 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 		}
 		for _, w := range wins[i] {
 			start, end := c.LineStart(w.from), c.LineEnd(w.to)
-			for _, cw := range r.candidates(c, ru, start, end) {
+			for _, cw := range r.candidates(c, rt, ru, start, end) {
 				run(ru.plain, cw.start, cw.end)
 			}
 		}
@@ -122,26 +123,11 @@ type span struct{ start, end int }
 // candidates returns the byte ranges, whole lines, where gitleaks' detector
 // has to confirm matches of ru in c.Data[start:end] (which starts and ends on
 // line boundaries).
-func (r *Rules) candidates(c *detect.Chunk, ru *rule, start, end int) []span {
+func (r *Rules) candidates(c *detect.Chunk, rt *runeText, ru *rule, start, end int) []span {
 	if ru.fast == nil {
 		return []span{{start, end}}
 	}
-	text, valid := runes(c.Data[start:end])
-	var nl []int // newlines of text, when it is not c.Data's own bytes
-	if !valid {
-		for i, b := range text {
-			if b == '\n' {
-				nl = append(nl, i)
-			}
-		}
-	}
-	first := c.LineIndex(start)
-	line := func(off int) int {
-		if valid {
-			return c.LineIndex(start + off)
-		}
-		return first + sort.SearchInts(nl, off)
-	}
+	text, line := rt.window(start, end)
 	var out []span
 	for _, m := range ru.fast.FindAllIndex(text, -1) {
 		// A confirming window starts on the line of a match; lines that
@@ -156,6 +142,54 @@ func (r *Rules) candidates(c *detect.Chunk, ru *rule, start, end int) []span {
 		out = append(out, span{from, to})
 	}
 	return out
+}
+
+// runeText is a chunk's text as RE2 must read it (see runes), made once a
+// chunk: windows of many rules overlap, and checking and converting each
+// window again cost more than the search in a profile of binary views.
+type runeText struct {
+	c     *detect.Chunk
+	done  bool
+	text  []byte // c.Data as runes reads it
+	valid bool   // text is c.Data
+	nl    []int  // newlines of text, when it is not
+}
+
+// window returns lines start..end of the chunk (start and end on line
+// boundaries) as RE2 reads them, and the chunk's line index of each offset
+// in what it returns. A line break is never part of a UTF-8 sequence, so a
+// line reads the same converted alone or within the chunk.
+func (rt *runeText) window(start, end int) ([]byte, func(int) int) {
+	c := rt.c
+	if !rt.done {
+		rt.done = true
+		rt.text, rt.valid = runes(c.Data)
+		if !rt.valid {
+			for i, b := range rt.text {
+				if b == '\n' {
+					rt.nl = append(rt.nl, i)
+				}
+			}
+		}
+	}
+	if rt.valid {
+		return c.Data[start:end], func(off int) int { return c.LineIndex(start + off) }
+	}
+	lineStart := func(i int) int {
+		if i <= 0 {
+			return 0
+		}
+		if i > len(rt.nl) {
+			return len(rt.text)
+		}
+		return rt.nl[i-1] + 1
+	}
+	from := lineStart(c.LineIndex(start))
+	to := len(rt.text)
+	if end < len(c.Data) {
+		to = lineStart(c.LineIndex(end))
+	}
+	return rt.text[from:to], func(off int) int { return sort.SearchInts(rt.nl, from+off) }
 }
 
 // runes returns text as Go's regexp reads it, for RE2, which stops at the
