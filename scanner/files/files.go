@@ -131,7 +131,7 @@ func fileContent(relPath, path, id string) source.Content {
 		FilePath: filepath.ToSlash(path),
 		ID:       id,
 		Open: func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
+			f, err := source.OpenFile(path)
 			if err != nil {
 				return nil, unwrapPathError(err)
 			}

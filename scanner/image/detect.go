@@ -76,7 +76,7 @@ func isFile(p string) bool {
 // tarNames lists the top-level names of a tar file, reading its headers
 // only: as the file can seek, tar skips over the entries' data.
 func tarNames(path string) (map[string]bool, error) {
-	f, err := os.Open(path)
+	f, err := source.OpenFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"bytes"
 	"context"
+	"math"
 	"sort"
 	"unicode/utf8"
 
@@ -128,20 +130,95 @@ func (r *Rules) candidates(c *detect.Chunk, rt *runeText, ru *rule, start, end i
 		return []span{{start, end}}
 	}
 	text, line := rt.window(start, end)
+	// A rule with an entropy floor: a window whose matches all fall below
+	// it is not confirmed, as gitleaks would drop them all. Only where RE2
+	// reads the chunk's own bytes, which gitleaks measures.
+	screen := ru.rule.Entropy != 0 && rt.valid
 	var out []span
+	var pass []bool
 	for _, m := range ru.fast.FindAllIndex(text, -1) {
 		// A confirming window starts on the line of a match; lines that
 		// matches share are confirmed together, so no window starts inside
 		// a match that gitleaks' own left-to-right search would have taken.
 		from := max(c.LineStart(line(m[0])), start)
 		to := min(c.LineEnd(line(max(m[0], m[1]-1))), end)
+		ok := !screen || ru.mayPass(text[m[0]:m[1]])
 		if n := len(out); n > 0 && from < out[n-1].end {
 			out[n-1].end = max(out[n-1].end, to)
+			pass[n-1] = pass[n-1] || ok
 			continue
 		}
 		out = append(out, span{from, to})
+		pass = append(pass, ok)
 	}
-	return out
+	kept := out[:0]
+	for i, sp := range out {
+		if pass[i] {
+			kept = append(kept, sp)
+		}
+	}
+	return kept
+}
+
+// mayPass reports whether gitleaks could keep match, a match of ru's regex,
+// as far as the rule's entropy floor decides: the secret is picked as
+// gitleaks picks it (the secret group, else the first non-empty group, of
+// the regex applied to the match alone) and measured as gitleaks measures
+// it. gitleaks sums the entropy in map order, so a secret within a hair of
+// the floor is left for gitleaks to decide.
+func (ru *rule) mayPass(match []byte) bool {
+	secret := bytes.Trim(match, "\n")
+	if groups := ru.fast.FindSubmatch(secret); len(groups) >= 2 {
+		if g := ru.rule.SecretGroup; g > 0 {
+			if len(groups) <= g {
+				return true
+			}
+			secret = groups[g]
+		} else {
+			for _, s := range groups[1:] {
+				if len(s) > 0 {
+					secret = s
+					break
+				}
+			}
+		}
+	}
+	return entropy(secret) > ru.rule.Entropy-1e-9
+}
+
+// entropy is gitleaks' shannonEntropy: the Shannon entropy of the runes of
+// s, with frequencies over its length in bytes.
+func entropy(s []byte) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	var ascii [128]int
+	var other map[rune]int
+	for _, r := range string(s) {
+		if r < 128 {
+			ascii[r]++
+			continue
+		}
+		if other == nil {
+			other = map[rune]int{}
+		}
+		other[r]++
+	}
+	inv := 1 / float64(len(s))
+	e := 0.0
+	add := func(n int) {
+		if n > 0 {
+			f := float64(n) * inv
+			e -= f * math.Log2(f)
+		}
+	}
+	for _, n := range ascii {
+		add(n)
+	}
+	for _, n := range other {
+		add(n)
+	}
+	return e
 }
 
 // runeText is a chunk's text as RE2 must read it (see runes), made once a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,5 +233,67 @@ func TestAllowlistByContent(t *testing.T) {
 	sort.Strings(got)
 	if want := []string{"assets/logo.png", "docs/manual.pdf"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("findings in %v, want %v", got, want)
+	}
+}
+
+// TestEntropyScreenSameAsGitleaks runs secrets on both sides of the
+// generic rule's entropy floor (3.5) through the windowed detector, which
+// drops low-entropy candidates before gitleaks confirms them, and through
+// gitleaks' own detector: the findings must be the same.
+func TestEntropyScreenSameAsGitleaks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var b strings.Builder
+	for i := range 400 {
+		alphabet := []rune("a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuV")[:8+rng.IntN(14)]
+		if i%7 == 0 {
+			alphabet = append(alphabet, 'é', 'ß')
+		}
+		secret := make([]rune, 10+rng.IntN(20))
+		for j := range secret {
+			secret[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		fmt.Fprintf(&b, "api_key = \"%s\"\n", string(secret))
+	}
+	text := b.String()
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := detect.NewDetector(cfg.cfg)
+	var want []string
+	for _, f := range d.DetectString(text) {
+		want = append(want, fmt.Sprintf("%s:%d", f.RuleID, f.StartLine+1))
+	}
+	var got []string
+	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
+		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
+	}
+	if len(want) < 50 || len(want) > 350 {
+		t.Errorf("gitleaks kept %d of 400 secrets: want the corpus to straddle the floor", len(want))
+	}
+}
+
+func TestEntropyAsGitleaks(t *testing.T) {
+	reference := func(s string) float64 { // gitleaks' shannonEntropy
+		counts := map[rune]int{}
+		for _, r := range s {
+			counts[r]++
+		}
+		e := 0.0
+		for _, n := range counts {
+			f := float64(n) / float64(len(s))
+			e -= f * math.Log2(f)
+		}
+		return e
+	}
+	for _, s := range []string{"a", "ab", "aab", "hunter2hunter2", "é", "\xff\xfeab", "0123456789abcdef", "ßßa"} {
+		if got, want := entropy([]byte(s)), reference(s); math.Abs(got-want) > 1e-12 {
+			t.Errorf("entropy(%q) = %v, want %v", s, got, want)
+		}
 	}
 }
