@@ -12,9 +12,18 @@ type keywordSet struct {
 	words  []string
 	bits   [1 << 16 / 64]uint64 // first two bytes (lower case) of some keyword
 	bucket [1 << 16]uint16      // first two bytes -> 1 + index into lists
-	lists  [][]int32            // keyword indexes by their first two bytes
+	lists  []prefixed           // keywords by their first two bytes
 	ones   [256][]int32         // one-byte keywords
 	single bool                 // there are one-byte keywords
+}
+
+// prefixed holds the keywords that begin with the same two bytes. In source
+// code one position in seven passes the bitmap ("te", "se", "ke"...); the
+// third byte turns most of those away before any keyword is compared.
+type prefixed struct {
+	two   []int32   // keywords of two bytes: a match already
+	third [4]uint64 // the third bytes of the longer ones
+	long  []int32   // keywords of three bytes or more
 }
 
 // lower maps each byte to itself, ASCII letters to lower case.
@@ -39,11 +48,17 @@ func newKeywordSet(words []string) *keywordSet {
 		default:
 			g := uint16(w[0])<<8 | uint16(w[1])
 			if k.bucket[g] == 0 {
-				k.lists = append(k.lists, nil)
+				k.lists = append(k.lists, prefixed{})
 				k.bucket[g] = uint16(len(k.lists))
 				k.bits[g>>6] |= 1 << (g & 63)
 			}
-			k.lists[k.bucket[g]-1] = append(k.lists[k.bucket[g]-1], int32(i))
+			b := &k.lists[k.bucket[g]-1]
+			if len(w) == 2 {
+				b.two = append(b.two, int32(i))
+				continue
+			}
+			b.third[w[2]>>6] |= 1 << (w[2] & 63)
+			b.long = append(b.long, int32(i))
 		}
 	}
 	return k
@@ -72,8 +87,18 @@ func (k *keywordSet) each(text []byte, found func(pos, kw int)) {
 
 // at calls found for the keywords that start with g at text[start].
 func (k *keywordSet) at(text []byte, start int, g uint16, found func(pos, kw int)) {
-	for _, kw := range k.lists[k.bucket[g]-1] {
-		if w := k.words[kw]; start+len(w) <= len(text) && equalLower(text[start+2:start+len(w)], w[2:]) {
+	b := &k.lists[k.bucket[g]-1]
+	for _, kw := range b.two {
+		found(start, int(kw))
+	}
+	if len(b.long) == 0 || start+2 >= len(text) {
+		return
+	}
+	if c := lower[text[start+2]]; b.third[c>>6]&(1<<(c&63)) == 0 {
+		return
+	}
+	for _, kw := range b.long {
+		if w := k.words[kw]; start+len(w) <= len(text) && equalLower(text[start+3:start+len(w)], w[3:]) {
 			found(start, int(kw))
 		}
 	}

@@ -1,8 +1,12 @@
 package rules
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -79,4 +83,34 @@ func FuzzKeywordSet(f *testing.F) {
 		}
 		checkKeywords(t, words, text)
 	})
+}
+
+// BenchmarkKeywords finds the default rules' keywords in Go source: the
+// files of GOROOT/src/net/http, read once.
+func BenchmarkKeywords(b *testing.B) {
+	cfg, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(context.Background(), cfg, Options{})
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "net", "http", "*.go"))
+	var text []byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		text = append(text, data...)
+	}
+	if len(text) == 0 {
+		b.Skip("no Go source in GOROOT to read")
+	}
+	b.SetBytes(int64(len(text)))
+	n := 0
+	for b.Loop() {
+		r.keywords.each(text, func(int, int) { n++ })
+	}
+	if n == 0 {
+		b.Fatal("no keyword found in net/http")
+	}
 }
