@@ -297,9 +297,8 @@ func (r *Rules) decodedMatch(c *detect.Chunk, ru *rule, dec decoded, w window) b
 	if ru.fast == nil {
 		return true
 	}
-	for depth := 1; depth <= r.depth; depth++ {
-		text, _ := runes(dec.text(c, w.from, w.to, depth))
-		if ru.fast.Match(text) {
+	for depth := 1; depth <= min(r.depth, dec.rounds(w.from, w.to)); depth++ {
+		if ru.fast.Match(dec.runesText(c, w.from, w.to, depth)) {
 			return true
 		}
 	}

@@ -78,6 +78,48 @@ func (lc *lineCursor) line(off int) int {
 type decoded struct {
 	groups []decodedGroup // ascending
 	byRule [][]int        // rule index -> ascending lines
+	memo   *textMemo
+}
+
+// textMemo keeps the decoded texts of windows that rules asked for, as RE2
+// reads them: rules share windows (those without keywords, the whole
+// chunk), and building and searching the whole chunk at every depth for
+// each was half of the detector's time on keyword-dense source. It keeps
+// at most maxMemo bytes; past that, texts are built for each caller.
+type textMemo struct {
+	texts map[textKey][]byte
+	size  int
+}
+
+type textKey struct{ from, to, depth int }
+
+const maxMemo = 16 << 20
+
+// runesText returns lines from..to after depth rounds of decoding, as RE2
+// reads them (see runes).
+func (d decoded) runesText(c *detect.Chunk, from, to, depth int) []byte {
+	k := textKey{from, to, depth}
+	if t, ok := d.memo.texts[k]; ok {
+		return t
+	}
+	t, _ := runes(d.text(c, from, to, depth))
+	if d.memo.size+len(t) <= maxMemo {
+		d.memo.texts[k] = t
+		d.memo.size += len(t)
+	}
+	return t
+}
+
+// rounds returns how many rounds of decoding change lines from..to: the
+// text after more rounds is the text after that many.
+func (d decoded) rounds(from, to int) int {
+	n := 0
+	for _, g := range d.groups {
+		if g.to >= from && g.from <= to {
+			n = max(n, len(g.versions))
+		}
+	}
+	return n
 }
 
 // decodedGroup is a run of lines and their text after each round of
@@ -91,10 +133,14 @@ type decodedGroup struct {
 // segment the decoder's own patterns accept (see mayDecode), then decodes
 // each candidate line with gitleaks' decoder, DecodeDepth rounds deep.
 func (r *Rules) decodedLines(c *detect.Chunk) decoded {
-	out := decoded{byRule: make([][]int, len(r.rules))}
+	out := decoded{byRule: make([][]int, len(r.rules)), memo: &textMemo{texts: map[textKey][]byte{}}}
 	data := c.Data
 	lastLine := -1
 	for i := 0; i < len(data); {
+		if runClass[data[i]] == 0 {
+			i++ // neither a token nor an escape: no call
+			continue
+		}
 		end, ok := encodedCandidate(data, i)
 		if !ok {
 			i = end
@@ -176,6 +222,13 @@ var (
 	base64Byte [256]bool // [\w/+-]: what gitleaks' base64 and hex patterns take
 	likelyByte [256]bool // a run must hold one to decode (gitleaks' likely chars)
 	hexByte    [256]bool
+	runClass   [256]uint8 // base64Run, with likelyRun for a likely byte; escapeByte
+)
+
+const (
+	base64Run = 1 << iota
+	likelyRun
+	escapeByte // '%' and '\\' begin the escapes the decoder reads
 )
 
 func init() {
@@ -185,6 +238,15 @@ func init() {
 		base64Byte[c] = isAlnum || b == '_' || b == '/' || b == '+' || b == '-'
 		likelyByte[c] = '0' <= b && b <= '9' || b == '+' || b == '/' || b == '-' || b == '_'
 		hexByte[c] = '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
+		if b == '%' || b == '\\' {
+			runClass[c] = escapeByte
+		}
+		if base64Byte[c] {
+			runClass[c] = base64Run
+			if likelyByte[c] {
+				runClass[c] |= likelyRun
+			}
+		}
 	}
 }
 
@@ -204,12 +266,16 @@ func encodedCandidate(data []byte, i int) (end int, ok bool) {
 	case b == 'U' && i+1 < len(data) && data[i+1] == '+' && hex4(data, i+2):
 		return i + 2, true
 	case base64Byte[b]:
-		j, likely := i, false
-		for j < len(data) && base64Byte[data[j]] {
-			likely = likely || likelyByte[data[j]]
-			j++
+		// One table load a byte: this loop reads most of every chunk.
+		j, seen := i, uint8(0)
+		for ; j < len(data); j++ {
+			c := runClass[data[j]]
+			if c&base64Run == 0 {
+				break
+			}
+			seen |= c
 		}
-		return max(j, i+1), likely && j-i >= 16
+		return max(j, i+1), seen&likelyRun != 0 && j-i >= 16
 	}
 	return i + 1, false
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"fmt"
+	"github.com/secretgate/secretgate/scanner/detect"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -85,14 +86,8 @@ func FuzzKeywordSet(f *testing.F) {
 	})
 }
 
-// BenchmarkKeywords finds the default rules' keywords in Go source: the
-// files of GOROOT/src/net/http, read once.
-func BenchmarkKeywords(b *testing.B) {
-	cfg, err := Default()
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := New(context.Background(), cfg, Options{})
+// netHTTP returns the Go files of GOROOT/src/net/http, one after another.
+func netHTTP(b *testing.B) []byte {
 	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "net", "http", "*.go"))
 	var text []byte
 	for _, f := range files {
@@ -105,6 +100,17 @@ func BenchmarkKeywords(b *testing.B) {
 	if len(text) == 0 {
 		b.Skip("no Go source in GOROOT to read")
 	}
+	return text
+}
+
+// BenchmarkKeywords finds the default rules' keywords in net/http's source.
+func BenchmarkKeywords(b *testing.B) {
+	cfg, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(context.Background(), cfg, Options{})
+	text := netHTTP(b)
 	b.SetBytes(int64(len(text)))
 	n := 0
 	for b.Loop() {
@@ -112,5 +118,21 @@ func BenchmarkKeywords(b *testing.B) {
 	}
 	if n == 0 {
 		b.Fatal("no keyword found in net/http")
+	}
+}
+
+// BenchmarkDetect runs the default rules over net/http's source as one
+// chunk: keywords, RE2 windows, encoded text, gitleaks' confirmation.
+func BenchmarkDetect(b *testing.B) {
+	cfg, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := New(context.Background(), cfg, Options{})
+	text := netHTTP(b)
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		c := &detect.Chunk{Data: text, Line: 1, First: true, Last: true, End: len(text)}
+		r.Detect(context.Background(), c, func(detect.Match) {})
 	}
 }
