@@ -6,8 +6,8 @@ import (
 	"github.com/secretgate/secretgate/scanner/detect"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -88,7 +88,11 @@ func FuzzKeywordSet(f *testing.F) {
 
 // netHTTP returns the Go files of GOROOT/src/net/http, one after another.
 func netHTTP(b *testing.B) []byte {
-	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "net", "http", "*.go"))
+	goroot, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		b.Skipf("go env GOROOT: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(goroot)), "src", "net", "http", "*.go"))
 	var text []byte
 	for _, f := range files {
 		data, err := os.ReadFile(f)
