@@ -382,22 +382,22 @@ func spill(r io.Reader, budget int64, g *guard) (io.ReaderAt, int64, func(), err
 // as UTF-16LE at both alignments, reading the content once. Findings give
 // byte offsets instead of lines.
 func (s *streamer) scanBinary(ctx context.Context, target string, c Content, r io.Reader, emit func(Finding)) error {
-	makes := []func(io.Reader) *binary.View{
+	views := []func(io.Reader) *binary.View{
 		binary.Strings,
 		func(r io.Reader) *binary.View { return binary.UTF16(r, 0) },
 		func(r io.Reader) *binary.View { return binary.UTF16(r, 1) },
 	}
-	writers := make([]io.Writer, len(makes))
-	pipes := make([]*io.PipeWriter, len(makes))
-	errs := make([]error, len(makes))
+	writers := make([]io.Writer, len(views))
+	pipes := make([]*io.PipeWriter, len(views))
+	errs := make([]error, len(views))
 	var wg sync.WaitGroup
-	for i, make := range makes {
+	for i, newView := range views {
 		pr, pw := io.Pipe()
 		writers[i], pipes[i] = pw, pw
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			v := make(pr)
+			v := newView(pr)
 			_, err := s.scanReader(ctx, target, c, v, v, emit)
 			errs[i] = err
 			pr.CloseWithError(err) // unblock the copy if this view stopped early

@@ -49,6 +49,7 @@ func (a *Reader) fill(r io.Reader) {
 	for {
 		select {
 		case <-a.stop:
+			a.err = io.ErrClosedPipe // for a read after Close
 			return
 		default:
 		}
@@ -56,6 +57,7 @@ func (a *Reader) fill(r io.Reader) {
 		select {
 		case buf = <-a.free:
 		case <-a.stop:
+			a.err = io.ErrClosedPipe
 			return
 		}
 		n, err := fill(r, buf[:cap(buf)])

@@ -59,6 +59,9 @@ func TestCloseStopsReading(t *testing.T) {
 		t.Errorf("%d reads of the source for %d bytes read", n, 3*bufferSize)
 	}
 	a.Close() // twice is harmless
+	if _, err := io.ReadAll(a); !errors.Is(err, io.ErrClosedPipe) {
+		t.Errorf("reading after Close: %v, want io.ErrClosedPipe", err)
+	}
 	if got := src.reads.Load(); got != n {
 		t.Errorf("the source was read %d times after Close", got-n)
 	}
