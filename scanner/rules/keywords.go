@@ -103,6 +103,9 @@ func (d decoded) runesText(c *detect.Chunk, from, to, depth int) []byte {
 		return t
 	}
 	t, _ := runes(d.text(c, from, to, depth))
+	if d.memo.texts == nil {
+		d.memo.texts = map[textKey][]byte{}
+	}
 	if d.memo.size+len(t) <= maxMemo {
 		d.memo.texts[k] = t
 		d.memo.size += len(t)
@@ -133,7 +136,7 @@ type decodedGroup struct {
 // segment the decoder's own patterns accept (see mayDecode), then decodes
 // each candidate line with gitleaks' decoder, DecodeDepth rounds deep.
 func (r *Rules) decodedLines(c *detect.Chunk) decoded {
-	out := decoded{byRule: make([][]int, len(r.rules)), memo: &textMemo{texts: map[textKey][]byte{}}}
+	out := decoded{byRule: make([][]int, len(r.rules)), memo: &textMemo{}}
 	data := c.Data
 	lastLine := -1
 	for i := 0; i < len(data); {

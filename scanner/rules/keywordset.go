@@ -11,7 +11,7 @@ package rules
 type keywordSet struct {
 	words  []string
 	bits   [1 << 16 / 64]uint64 // first two bytes (lower case) of some keyword
-	bucket [1 << 16]uint16      // first two bytes -> 1 + index into lists
+	bucket [1 << 16]uint32      // first two bytes -> 1 + index into lists
 	lists  []prefixed           // keywords by their first two bytes
 	ones   [256][]int32         // one-byte keywords
 	single bool                 // there are one-byte keywords
@@ -49,7 +49,7 @@ func newKeywordSet(words []string) *keywordSet {
 			g := uint16(w[0])<<8 | uint16(w[1])
 			if k.bucket[g] == 0 {
 				k.lists = append(k.lists, prefixed{})
-				k.bucket[g] = uint16(len(k.lists))
+				k.bucket[g] = uint32(len(k.lists))
 				k.bits[g>>6] |= 1 << (g & 63)
 			}
 			b := &k.lists[k.bucket[g]-1]
