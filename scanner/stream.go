@@ -3,7 +3,6 @@ package scanner
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"io"
 	"sync"
@@ -67,7 +66,7 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v p
 			chunk.End = len(data)
 		}
 		chunk.Last = eof && chunk.End == len(data)
-		for _, d := range s.activeDetectors(data) {
+		for _, d := range s.detectors {
 			d.Detect(ctx, chunk, func(m Match) {
 				if m.Start >= 0 && (m.Start < chunk.Start || m.Start >= chunk.End) {
 					return
@@ -96,25 +95,6 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v p
 			v.Forget(chunk.Offset)
 		}
 	}
-}
-
-// activeDetectors returns the detectors worth running over data: none when
-// it is only line breaks, as the gaps of a binary view are (a sparse file's
-// holes, zero padding), where nothing can match.
-func (s *streamer) activeDetectors(data []byte) []Detector {
-	const lf = 0x0a0a0a0a0a0a0a0a
-	for len(data) >= 8 {
-		if binary.LittleEndian.Uint64(data) != lf {
-			return s.detectors
-		}
-		data = data[8:]
-	}
-	for _, b := range data {
-		if b != '\n' {
-			return s.detectors
-		}
-	}
-	return nil
 }
 
 // place is where a stream's findings are: what the chunks do not carry.
