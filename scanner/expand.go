@@ -398,7 +398,7 @@ func (s *streamer) scanBinary(ctx context.Context, target string, c Content, r i
 		go func() {
 			defer wg.Done()
 			v := newView(pr)
-			_, err := s.scanReader(ctx, target, c, v, v, emit)
+			_, err := s.scanReader(ctx, target, c, &binaryView{v, i == 0}, v, emit)
 			errs[i] = err
 			pr.CloseWithError(err) // unblock the copy if this view stopped early
 		}()

@@ -26,9 +26,8 @@ type streamer struct {
 // whatever the length of r, and a match is reported by the chunk that owns
 // its first byte, so matches across chunk boundaries are found once. When r
 // fails, what it gave before the error is scanned, then the error returned.
-// v, when set, maps positions in r (a text view of binary content) to byte
-// offsets in the content.
-func (s *streamer) scanReader(ctx context.Context, target string, c Content, v positions, r io.Reader, emit func(Finding)) (int64, error) {
+// v, when set, says r is a text view of binary content (see binaryView).
+func (s *streamer) scanReader(ctx context.Context, target string, c Content, v *binaryView, r io.Reader, emit func(Finding)) (int64, error) {
 	need := 2*s.overlap + s.size
 	buf, _ := s.buffers.Get().(*[]byte)
 	if buf == nil || cap(*buf) < need {
@@ -38,7 +37,10 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v p
 	defer s.buffers.Put(buf)
 	data := (*buf)[:0]
 	chunk := &Chunk{Path: c.Path, FilePath: c.FilePath, Line: 1, First: true, Binary: v != nil}
-	at := place{target: target, id: contentID(c), layer: c.Layer, view: v, commit: c.Commit}
+	at := place{target: target, id: contentID(c), layer: c.Layer, commit: c.Commit}
+	if v != nil {
+		at.view = v.positions
+	}
 	var total int64
 	var readErr error
 	eof := false
@@ -56,9 +58,12 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v p
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		if total == 0 {
+		if total == 0 && v == nil {
 			return 0, readErr // empty content: nothing to find, as gitleaks
 		}
+		// A view of binary content may read no string, but the content is
+		// not empty (it holds a NUL): its one, empty chunk still goes to
+		// the detectors, for the rules that name files by path alone.
 		chunk.Reset()
 		chunk.Data = data
 		chunk.End = min(chunk.Start+s.size, len(data))
@@ -71,8 +76,8 @@ func (s *streamer) scanReader(ctx context.Context, target string, c Content, v p
 				if m.Start >= 0 && (m.Start < chunk.Start || m.Start >= chunk.End) {
 					return
 				}
-				if m.Start < 0 && !chunk.First {
-					return
+				if m.Start < 0 && (!chunk.First || v != nil && !v.whole) {
+					return // a finding about the whole content: once
 				}
 				emit(s.finding(at, chunk, m))
 			})
@@ -102,6 +107,16 @@ type place struct {
 	target, id, layer string
 	view              positions // how positions map to byte offsets in binary content
 	commit            *source.Commit
+}
+
+// binaryView is a text view of binary content (binary.View): one of the
+// three a binary is read as.
+type binaryView struct {
+	positions
+	// whole is set on the one view that reports findings about the content
+	// as a whole (a rule that names files by path): the three views would
+	// each report them.
+	whole bool
 }
 
 // positions maps a position in a text view of binary content to a byte

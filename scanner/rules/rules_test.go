@@ -236,6 +236,35 @@ func TestAllowlistByContent(t *testing.T) {
 	}
 }
 
+// TestPathRuleWhateverTheContent: a rule that names files by path alone
+// (gitleaks' pkcs12-file) reports every non-empty file it names: one of
+// line breaks only, and a binary with no printable run to read.
+func TestPathRuleWhateverTheContent(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string][]byte{
+		"blank.p12": []byte("\n\n\n\n"),
+		"der.pfx":   {0x30, 0x82, 0x01, 0x00, 0x02, 0x01, 0x03, 0x30, 0x00, 0x06, 0x09},
+		"empty.p12": nil, // nothing to report, as gitleaks
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
+		[]scanner.Detector{defaultRules(t)}, scanner.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range res.Findings {
+		got = append(got, f.Rule+" "+f.Path)
+	}
+	sort.Strings(got)
+	if want := "pkcs12-file blank.p12,pkcs12-file der.pfx"; strings.Join(got, ",") != want {
+		t.Errorf("findings %q, want %q", got, want)
+	}
+}
+
 // TestEntropyScreenSameAsGitleaks runs secrets on both sides of the
 // generic rule's entropy floor (3.5) through the windowed detector, which
 // drops low-entropy candidates before gitleaks confirms them, and through
