@@ -132,27 +132,34 @@ func (s *streamer) scanContent(ctx context.Context, target string, c Content, em
 	}
 	defer rc.Close()
 	in := &counter{r: rc}
-	var ra io.ReaderAt
-	var raSize int64
-	if f, ok := rc.(*os.File); ok {
-		if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
-			ra, raSize = f, info.Size()
-		}
-	}
-	err = s.scanStream(ctx, target, c, in, ra, raSize, 0, 0, newBudget(s.limits.MaxTotal), emit)
+	ra, _ := rc.(randomAccess)
+	err = s.scanStream(ctx, target, c, in, ra, 0, 0, newBudget(s.limits.MaxTotal), emit)
 	return in.n, err
 }
+
+// randomAccess is content that can also be read at random: a file on disk
+// (source.File, which asks its size only when wanted), or bytes in memory.
+type randomAccess interface {
+	io.ReaderAt
+	Size() (int64, error)
+}
+
+// inMemory is bytes held whole, read at random.
+type inMemory struct{ *bytes.Reader }
+
+func (m inMemory) Size() (int64, error) { return m.Reader.Size(), nil }
 
 // scanStream looks at the first bytes of r and scans it as what it is: an
 // archive or compressed stream (opened), binary content (its printable
 // runs) or text. ra, when set, reads the same content at random (a file on
 // disk), for zip.
-func (s *streamer) scanStream(ctx context.Context, target string, c Content, r io.Reader, ra io.ReaderAt, raSize int64,
+func (s *streamer) scanStream(ctx context.Context, target string, c Content, r io.Reader, ra randomAccess,
 	depth, compression int, b *budget, emit func(Finding)) error {
 	br := bufio.NewReaderSize(r, 8192)
 	// A read error here comes back on the next read, after the bytes that
 	// did arrive have been scanned.
-	head, _ := br.Peek(8000)
+	head, peekErr := br.Peek(8000)
+	whole := errors.Is(peekErr, io.EOF) // the content is all in head
 	f := archive.Sniff(head)
 	if f != archive.None && s.limits.NoArchives {
 		return nil
@@ -174,7 +181,7 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		// decompressor and its counter.
 		g := ahead.New(&guard{r: dr, in: func() int64 { return in.n }, limits: &s.limits, budget: b})
 		defer g.Close()
-		err = s.scanStream(ctx, target, c, g, nil, 0, depth, compression+1, b, emit)
+		err = s.scanStream(ctx, target, c, g, nil, depth, compression+1, b, emit)
 		return s.settle(c, err, f.String())
 	case archive.Tar, archive.Zip:
 		if depth >= s.limits.MaxDepth {
@@ -184,17 +191,17 @@ func (s *streamer) scanStream(ctx context.Context, target string, c Content, r i
 		if f == archive.Tar {
 			return s.settle(c, s.scanTar(ctx, target, c, br, depth, b, emit), "tar")
 		}
-		return s.settle(c, s.scanZip(ctx, target, c, br, ra, raSize, depth, b, emit), "zip")
+		return s.settle(c, s.scanZip(ctx, target, c, br, ra, depth, b, emit), "zip")
 	}
 	// A zip may start with other data (a self-extracting archive, an
 	// executable jar): where the content can be read at random, its end
 	// tells, and its members are scanned as well as what it is.
 	var zipErr error
-	if ra != nil && !s.limits.NoArchives && archive.ZipEnd(ra, raSize) {
+	if ra != nil && !s.limits.NoArchives && zipEnd(ra, head, whole) {
 		if depth >= s.limits.MaxDepth {
 			s.incompletef(c, "archive nested deeper than %d (--max-archive-depth)", s.limits.MaxDepth)
 		} else {
-			zipErr = s.settle(c, s.scanZip(ctx, target, c, nil, ra, raSize, depth, b, emit), "zip")
+			zipErr = s.settle(c, s.scanZip(ctx, target, c, nil, ra, depth, b, emit), "zip")
 		}
 	}
 	var err error
@@ -269,7 +276,7 @@ func (s *streamer) visitMember(ctx context.Context, target string, c Content, m 
 		stored := m.Compressed
 		g.in = func() int64 { return stored }
 	}
-	err = s.scanStream(ctx, target, mc, g, nil, 0, depth+1, 0, b, emit)
+	err = s.scanStream(ctx, target, mc, g, nil, depth+1, 0, b, emit)
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
@@ -313,16 +320,35 @@ func (s *streamer) scanTar(ctx context.Context, target string, c Content, r io.R
 		mc := member(c, m.Name)
 		g.Go(func() error {
 			rd := bytes.NewReader(data)
-			return s.settle(mc, s.scanStream(ctx, target, mc, rd, rd, int64(len(data)), depth+1, 0, b, emit), "member")
+			return s.settle(mc, s.scanStream(ctx, target, mc, rd, inMemory{rd}, depth+1, 0, b, emit), "member")
 		})
 		return nil
 	})
 	return cmp.Or(err, g.Wait())
 }
 
-func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.Reader, ra io.ReaderAt, size int64,
+// zipEnd tells whether content ends as a zip does. When head holds the
+// whole content (most files of a tree are that small), it is looked at
+// there, without asking the file's size or reading its end again.
+func zipEnd(ra randomAccess, head []byte, whole bool) bool {
+	if whole {
+		return archive.ZipEnd(bytes.NewReader(head), int64(len(head)))
+	}
+	size, err := ra.Size()
+	return err == nil && archive.ZipEnd(ra, size)
+}
+
+func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.Reader, ra randomAccess,
 	depth int, b *budget, emit func(Finding)) error {
-	if ra == nil {
+	var at io.ReaderAt
+	var size int64
+	if ra != nil {
+		n, err := ra.Size()
+		if err != nil {
+			return err
+		}
+		at, size = ra, n
+	} else {
 		// A zip's directory is at its end: hold it in memory, or past the
 		// budget in a temporary file that is removed right after.
 		spilled, n, cleanup, err := spill(r, s.limits.MemoryBudget, &guard{limits: &s.limits, budget: b})
@@ -330,10 +356,10 @@ func (s *streamer) scanZip(ctx context.Context, target string, c Content, r io.R
 			return err
 		}
 		defer cleanup()
-		ra, size = spilled, n
+		at, size = spilled, n
 	}
 	entries := 0
-	err := archive.ReadZip(ra, size, s.limits.MaxEntries, func(m archive.Member) error {
+	err := archive.ReadZip(at, size, s.limits.MaxEntries, func(m archive.Member) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

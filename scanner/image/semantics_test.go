@@ -403,6 +403,40 @@ func TestImagesOnDiskAreAlsoWhatTheyAre(t *testing.T) {
 	}
 }
 
+// TestTarOfAnySizeIsRead: the walker takes a file for an image only when
+// its size is whole tar records (it spares opening every other file of a
+// tree); a saved image with bytes after its end is not taken for one, but
+// is still read, as the tar it is, down to its layers' files.
+func TestTarOfAnySizeIsRead(t *testing.T) {
+	dir := t.TempDir()
+	tag, _ := name.NewTag("example.com/app:1.0")
+	saved := filepath.Join(dir, "app.tar")
+	if err := tarball.WriteToFile(saved, tag, testImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(saved, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("trailing bytes"))
+	f.Close()
+
+	res := scanTargets(t, dir)
+	found := false
+	for _, f := range res.Findings {
+		if strings.HasPrefix(f.Target, "docker-archive:") {
+			t.Errorf("finding %s %s: a file that is not whole 512-byte records was read as an image", f.Target, f.Path)
+		}
+		found = found || f.Target == dir && strings.HasPrefix(f.Path, "app.tar!") && strings.HasSuffix(f.Path, "app/config.env")
+	}
+	if !found {
+		t.Errorf("no finding in app.tar's layer's app/config.env: %+v", res.Findings)
+	}
+	if len(res.Incomplete) > 0 {
+		t.Errorf("incomplete %v, want none", res.Incomplete)
+	}
+}
+
 // TestSeveralImagesInOneArchive: podman save -m writes several images into
 // one docker-archive: each is scanned.
 func TestSeveralImagesInOneArchive(t *testing.T) {
