@@ -10,11 +10,12 @@ package rules
 // bytes, which stays in L1; only positions that pass compare keywords.
 type keywordSet struct {
 	words  []string
-	bits   [1 << 16 / 64]uint64 // first two bytes (lower case) of some keyword
-	bucket [1 << 16]uint32      // first two bytes -> 1 + index into lists
-	lists  []prefixed           // keywords by their first two bytes
-	ones   [256][]int32         // one-byte keywords
-	single bool                 // there are one-byte keywords
+	tri    bitset          // first three bytes (lower case) of some keyword, hashed
+	bits   bitset          // first two bytes of some keyword
+	bucket [1 << 16]uint32 // first two bytes -> 1 + index into lists
+	lists  []prefixed      // keywords by their first two bytes
+	ones   [256][]int32    // one-byte keywords
+	single bool            // there are one-byte keywords
 }
 
 // prefixed holds the keywords that begin with the same two bytes. In source
@@ -50,13 +51,17 @@ func newKeywordSet(words []string) *keywordSet {
 			if k.bucket[g] == 0 {
 				k.lists = append(k.lists, prefixed{})
 				k.bucket[g] = uint32(len(k.lists))
-				k.bits[g>>6] |= 1 << (g & 63)
+				k.bits.set(uint32(g))
 			}
 			b := &k.lists[k.bucket[g]-1]
 			if len(w) == 2 {
 				b.two = append(b.two, int32(i))
+				for c := range 256 {
+					k.tri.set(triHash(uint32(g)<<8 | uint32(lower[c])))
+				}
 				continue
 			}
+			k.tri.set(triHash(uint32(g)<<8 | uint32(w[2])))
 			b.third[w[2]>>6] |= 1 << (w[2] & 63)
 			b.long = append(b.long, int32(i))
 		}
@@ -66,27 +71,64 @@ func newKeywordSet(words []string) *keywordSet {
 
 // each calls found for every occurrence of a keyword in text, by ascending
 // start position (pos), with the keyword's index.
+//
+// Each position costs a hash of its three bytes and a test in an 8 KB
+// bitmap. Testing two bytes exactly was simpler, but one position in six of
+// source code passed ("ke", "to", "se"); three bytes pass one in thirty:
+// 255 -> 400 MB/s on net/http (BenchmarkKeywords, issue 15).
 func (k *keywordSet) each(text []byte, found func(pos, kw int)) {
 	if k.single {
 		k.eachWithOnes(text, found)
 		return
 	}
-	if len(text) < 2 {
+	n := len(text)
+	if n < 2 {
 		return
 	}
-	prev := uint16(lower[text[0]])
-	for i := 1; i < len(text); i++ {
-		cur := uint16(lower[text[i]])
-		g := prev<<8 | cur
-		prev = cur
-		if k.bits[g>>6]&(1<<(g&63)) != 0 {
-			k.at(text, i-1, g, found)
+	// Positions that pass are noted without a branch (each is written,
+	// and the count moves past it only if it passed), then looked at a
+	// block at a time: a branch taken at random one time in thirty costs
+	// more than the write.
+	h := uint32(text[0])<<8 | uint32(text[1])
+	var passed [256]int32
+	for block := 2; block < n; block += len(passed) {
+		m, end := 0, min(n, block+len(passed))
+		for i := block; i < end; i++ {
+			h = h<<8 | uint32(text[i])
+			x := triHash(h)
+			passed[m&(len(passed)-1)] = int32(i - 2)
+			m += int(k.tri[x>>6&(1<<10-1)] >> (x & 63) & 1)
 		}
+		for _, start := range passed[:m] {
+			k.at(text, int(start), pair(text, int(start)), found)
+		}
+	}
+	// Only a two-byte keyword can start at the last position but one.
+	if g := pair(text, n-2); k.bits.has(uint32(g)) {
+		k.at(text, n-2, g, found)
 	}
 }
 
+// pair returns the two bytes at text[i], lower case.
+func pair(text []byte, i int) uint16 { return uint16(lower[text[i]])<<8 | uint16(lower[text[i+1]]) }
+
+// triHash maps three bytes (the low 24 bits of t) to a bit of a bitset. It
+// sets bit 5 of each byte, which lowers ASCII letters (and folds a few
+// other bytes together, which at tells apart), so the text need not be
+// lowered first.
+func triHash(t uint32) uint32 { return (t | 0x202020) & 0xffffff * 0x9E3779B1 >> 16 }
+
+// bitset is a set of 16-bit values.
+type bitset [1 << 16 / 64]uint64
+
+func (b *bitset) set(v uint32)      { b[v>>6&(1<<10-1)] |= 1 << (v & 63) }
+func (b *bitset) has(v uint32) bool { return b[v>>6&(1<<10-1)]&(1<<(v&63)) != 0 }
+
 // at calls found for the keywords that start with g at text[start].
 func (k *keywordSet) at(text []byte, start int, g uint16, found func(pos, kw int)) {
+	if k.bucket[g] == 0 {
+		return // the hash of another three bytes
+	}
 	b := &k.lists[k.bucket[g]-1]
 	for _, kw := range b.two {
 		found(start, int(kw))
@@ -112,7 +154,7 @@ func (k *keywordSet) eachWithOnes(text []byte, found func(pos, kw int)) {
 		}
 		if i+1 < len(text) {
 			g := uint16(lower[c])<<8 | uint16(lower[text[i+1]])
-			if k.bits[g>>6]&(1<<(g&63)) != 0 {
+			if k.bits.has(uint32(g)) {
 				k.at(text, i, g, found)
 			}
 		}
