@@ -1,8 +1,8 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/base64"
+	"slices"
 )
 
 // mayDecode reports whether gitleaks' decoder could find, in one line, a
@@ -101,7 +101,7 @@ func runDecodes(run, rest []byte) bool {
 }
 
 func hexDecodes(seg []byte) bool {
-	if len(seg)%2 != 0 || !bytes.ContainsAny(seg, "0123456789") {
+	if len(seg)%2 != 0 || !slices.ContainsFunc(seg, isDigit) {
 		return false
 	}
 	for i := 0; i < len(seg); i += 2 {
@@ -113,7 +113,7 @@ func hexDecodes(seg []byte) bool {
 }
 
 func base64Decodes(seg []byte) bool {
-	if !bytes.ContainsAny(seg, "0123456789+/-_") {
+	if !slices.ContainsFunc(seg, func(b byte) bool { return likelyByte[b] }) {
 		return false
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawURLEncoding} {
@@ -125,6 +125,8 @@ func base64Decodes(seg []byte) bool {
 	}
 	return false
 }
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }
 
 // printable is gitleaks' test for decoded bytes: tab through tilde.
 func printable(b byte) bool { return '\x08' < b && b < '\x7f' }

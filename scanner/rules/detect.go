@@ -44,9 +44,10 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 	}
 	wins := r.windows(c)
 	dec := r.decodedLines(c)
+	whole := r.foldedKeywords(c.Data)
 	rt := &runeText{c: c}
 	for i, ru := range r.rules {
-		if wins[i] == nil && dec.byRule[i] == nil {
+		if wins[i] == nil && dec.byRule[i] == nil && (whole == nil || !whole[i]) {
 			continue
 		}
 		if ru.rule.Path != nil && !ru.rule.Path.MatchString(c.FilePath) {
@@ -71,6 +72,10 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 					hits = append(hits, hit{f, ru, off})
 				}
 			}
+		}
+		if whole != nil && whole[i] {
+			run(ru.detector, 0, len(c.Data))
+			continue
 		}
 		for _, w := range wins[i] {
 			start, end := c.LineStart(w.from), c.LineEnd(w.to)
@@ -107,6 +112,62 @@ func (r *Rules) Detect(ctx context.Context, c *detect.Chunk, found func(detect.M
 		}
 		found(m)
 	}
+}
+
+// Letters that case folding makes ASCII keyword letters: the Kelvin sign
+// (k) and the long s (s).
+var (
+	kelvin = []byte("\u212a")
+	longS  = []byte("\u017f")
+)
+
+// foldedKeywords finds the rules whose keywords data spells with a Kelvin
+// sign or a long s, which a byte search does not read as gitleaks does.
+// gitleaks looks for a rule's keywords in the whole fragment lowered by
+// strings.ToLower (which makes the Kelvin sign k), then runs the rule's
+// case-insensitive regex over the whole fragment, whose matches may spell
+// the keyword either way: "to\u212aen = ..." is a generic-api-key finding,
+// and so is "\u017fecret = ..." in a file that says "secret" elsewhere.
+// Such rules run over the whole chunk, with gitleaks' own detector, as
+// gitleaks runs; nil when there are none (nearly always: both letters are
+// rare, and rarer inside a keyword).
+func (r *Rules) foldedKeywords(data []byte) []bool {
+	if !bytes.Contains(data, kelvin) && !bytes.Contains(data, longS) {
+		return nil
+	}
+	var rules []bool
+	counts := func(text []byte) map[int]int {
+		n := map[int]int{}
+		r.keywords.each(text, func(_, k int) { n[k]++ })
+		return n
+	}
+	reach := r.keywords.longest
+	for _, letter := range [][]byte{kelvin, longS} {
+		for at := 0; ; {
+			i := bytes.Index(data[at:], letter)
+			if i < 0 {
+				break
+			}
+			p := at + i
+			at = p + len(letter)
+			// Folding creates keyword occurrences and destroys none (a
+			// keyword is ASCII): more after it means one spelled folded.
+			near := data[max(0, p-reach):min(len(data), at+reach)]
+			plain := counts(near)
+			for k, n := range counts(bytes.ReplaceAll(bytes.ReplaceAll(near, kelvin, []byte("k")), longS, []byte("s"))) {
+				if n <= plain[k] {
+					continue
+				}
+				if rules == nil {
+					rules = make([]bool, len(r.rules))
+				}
+				for _, ri := range r.byKeyword[k] {
+					rules[ri] = true
+				}
+			}
+		}
+	}
+	return rules
 }
 
 type hit struct {

@@ -41,7 +41,7 @@ func (r *Rules) windows(c *detect.Chunk) [][]window {
 	r.keywords.each(c.Data, func(pos, k int) {
 		line := -1
 		for _, i := range r.byKeyword[k] {
-			if !r.rules[i].plan.follow.ok(c.Data, pos) {
+			if !r.rules[i].plan.follow.ok(c.Data, pos, len(r.keywords.words[k])) {
 				continue
 			}
 			if line < 0 {

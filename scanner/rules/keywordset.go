@@ -9,13 +9,14 @@ package rules
 // two table loads and a test in an 8 KB bitmap of the keywords' first two
 // bytes, which stays in L1; only positions that pass compare keywords.
 type keywordSet struct {
-	words  []string
-	tri    bitset          // first three bytes (lower case) of some keyword, hashed
-	bits   bitset          // first two bytes of some keyword
-	bucket [1 << 16]uint32 // first two bytes -> 1 + index into lists
-	lists  []prefixed      // keywords by their first two bytes
-	ones   [256][]int32    // one-byte keywords
-	single bool            // there are one-byte keywords
+	words   []string
+	longest int             // bytes of the longest word
+	tri     bitset          // first three bytes (lower case) of some keyword, hashed
+	bits    bitset          // first two bytes of some keyword
+	bucket  [1 << 16]uint32 // first two bytes -> 1 + index into lists
+	lists   []prefixed      // keywords by their first two bytes
+	ones    [256][]int32    // one-byte keywords
+	single  bool            // there are one-byte keywords
 }
 
 // prefixed holds the keywords that begin with the same two bytes. In source
@@ -41,6 +42,7 @@ var lower = func() (t [256]byte) {
 func newKeywordSet(words []string) *keywordSet {
 	k := &keywordSet{words: words}
 	for i, w := range words {
+		k.longest = max(k.longest, len(w))
 		switch {
 		case w == "":
 		case len(w) == 1:

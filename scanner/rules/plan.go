@@ -31,22 +31,36 @@ type plan struct {
 	follow *follow
 }
 
-// follow says that within reach bytes of a keyword occurrence, one of the
-// bytes in set must occur, for the occurrence to be part of a match. For
-// gitleaks' generic rules that is the assignment operator after the key
-// name: "key" in running text is no candidate.
+// follow says that after a keyword occurrence, and within reach bytes of
+// its start, run bytes in set must begin, for the occurrence to be part of
+// a match. For gitleaks' generic rules that is the assignment operator
+// after the key name: "key" in running text is no candidate. For a token
+// rule it is the token's body: vault-service-token's "s." must be followed
+// by 24 letters or digits, which "s.Field" in Go source is not.
 type follow struct {
 	reach int
+	run   int // at least 1
 	set   [256]bool
 }
 
-// ok reports whether data[pos:] meets the condition.
-func (f *follow) ok(data []byte, pos int) bool {
+// ok reports whether the keyword of n bytes at data[pos:] meets the
+// condition.
+func (f *follow) ok(data []byte, pos, n int) bool {
 	if f == nil {
 		return true
 	}
-	for _, b := range data[pos:min(len(data), pos+f.reach+1)] {
-		if f.set[b] {
+	for q := pos + n; q < len(data) && q <= pos+f.reach; q++ {
+		if !f.set[data[q]] {
+			continue
+		}
+		if q+f.run > len(data) {
+			return true // the chunk ends first: no telling
+		}
+		j := q + 1
+		for j < q+f.run && f.set[data[j]] {
+			j++
+		}
+		if j == q+f.run {
 			return true
 		}
 	}
@@ -78,7 +92,7 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 		re = re.Sub[0]
 	}
 	if re.Op == syntax.OpAlternate {
-		union := &follow{}
+		union := &follow{run: unbounded}
 		for _, alt := range re.Sub {
 			b, af, ok := prove(alt, keywords)
 			if !ok {
@@ -87,6 +101,7 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 			before = max(before, b)
 			if union != nil && af != nil {
 				union.reach = max(union.reach, af.reach)
+				union.run = min(union.run, af.run)
 				for i, in := range af.set {
 					union.set[i] = union.set[i] || in
 				}
@@ -100,7 +115,7 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 	for i, part := range parts {
 		// Parsing factors alternations ("AKIA|ASIA" becomes "A(?:KIA|SIA)"),
 		// so a keyword can be spread over a few consecutive parts.
-		set, nl := []string{""}, before
+		set, nl, size := []string{""}, before, 0
 		for j := i; j < len(parts) && j < i+6; j++ {
 			next, ok := literals(parts[j], 256)
 			if !ok || len(set)*len(next) > 256 {
@@ -108,13 +123,16 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 			}
 			set = product(set, next)
 			nl += newlines(parts[j])
+			size = min(size+maxBytes(parts[j]), unbounded)
 			if allContainKeyword(set, keywords) {
-				return nl, followOf(set, parts[j+1:]), true
+				return nl, followOf(size, parts[j+1:]), true
 			}
 		}
 		if part.Op == syntax.OpAlternate {
-			if b, _, ok := prove(part, keywords); ok {
-				return before + b, nil, true
+			// What follows the keyword within each alternative is
+			// necessary for a match through it, whatever comes after.
+			if b, f, ok := prove(part, keywords); ok {
+				return before + b, f, true
 			}
 		}
 		before += newlines(part)
@@ -125,14 +143,13 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 	return 0, nil, false
 }
 
-// followOf finds the first part after a keyword literal that must match
-// something, past parts of bounded length that may match nothing, and
-// returns the bytes it can start with as a follow; nil when there is none
-// to be had.
-func followOf(literal []string, rest []*syntax.Regexp) *follow {
-	reach := 0
-	for _, s := range literal {
-		reach = max(reach, len(s))
+// followOf finds the first part after a keyword literal of at most reach
+// bytes (folded letters included) that must match something, past parts of
+// bounded length that may match nothing, and returns the bytes it can
+// start with as a follow; nil when there is none to be had.
+func followOf(reach int, rest []*syntax.Regexp) *follow {
+	if reach >= unbounded {
+		return nil
 	}
 	for _, part := range rest {
 		if canEmpty(part) {
@@ -143,7 +160,7 @@ func followOf(literal []string, rest []*syntax.Regexp) *follow {
 			reach += n
 			continue
 		}
-		f := &follow{reach: reach}
+		f := &follow{reach: reach, run: leadRun(part)}
 		if !firstBytes(part, &f.set) {
 			return nil
 		}
@@ -225,34 +242,53 @@ func canEmpty(re *syntax.Regexp) bool {
 	return true // star, quest, empty match and zero-width assertions
 }
 
+// leadRun bounds below how many bytes a match of re begins with that are
+// all in the set firstBytes gives: a class repeated n times begins with n
+// such bytes (a rune outside ASCII is bytes of 0x80 and over, all in the
+// set when the class holds one); anything else, with one.
+func leadRun(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpCapture:
+		return leadRun(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Sub[0].Op == syntax.OpCharClass {
+			return max(1, re.Min)
+		}
+	case syntax.OpConcat:
+		if len(re.Sub) > 0 && !canEmpty(re.Sub[0]) {
+			return leadRun(re.Sub[0])
+		}
+	}
+	return 1
+}
+
 // firstBytes adds to set every byte a non-empty match of re can start
-// with; false when that is not a small set of ASCII bytes.
+// with; false when that cannot be told. A rune outside ASCII adds every
+// byte from 0x80 on (each byte of its UTF-8 encoding is one).
 func firstBytes(re *syntax.Regexp, set *[256]bool) bool {
 	switch re.Op {
 	case syntax.OpLiteral:
-		if len(re.Rune) == 0 || re.Rune[0] >= utf8.RuneSelf {
+		if len(re.Rune) == 0 {
 			return false
 		}
 		r := re.Rune[0]
-		if re.Flags&syntax.FoldCase != 0 {
-			lower := r | 0x20
-			if lower == 'k' || lower == 's' {
-				return false // these fold to non-ASCII runes too
-			}
-			if 'a' <= lower && lower <= 'z' {
-				set[lower], set[lower-0x20] = true, true
-				return true
-			}
+		switch {
+		case r >= utf8.RuneSelf:
+			addHigh(set)
+		case re.Flags&syntax.FoldCase != 0 && 'a' <= r|0x20 && r|0x20 <= 'z':
+			set[r|0x20], set[r|0x20-0x20] = true, true
+			addHigh(set) // k and s fold to runes outside ASCII too
+		default:
+			set[r] = true
 		}
-		set[r] = true
 		return true
 	case syntax.OpCharClass:
 		for i := 0; i+1 < len(re.Rune); i += 2 {
-			if re.Rune[i+1] >= utf8.RuneSelf {
-				return false
-			}
-			for r := re.Rune[i]; r <= re.Rune[i+1]; r++ {
+			for r := re.Rune[i]; r <= min(re.Rune[i+1], utf8.RuneSelf-1); r++ {
 				set[r] = true
+			}
+			if re.Rune[i+1] >= utf8.RuneSelf {
+				addHigh(set)
 			}
 		}
 		return true
@@ -285,6 +321,13 @@ func firstBytes(re *syntax.Regexp, set *[256]bool) bool {
 		return firstBytes(re.Sub[0], set)
 	}
 	return false
+}
+
+// addHigh adds the bytes of UTF-8 encodings of runes outside ASCII.
+func addHigh(set *[256]bool) {
+	for b := utf8.RuneSelf; b < 256; b++ {
+		set[b] = true
+	}
 }
 
 func isAssertion(re *syntax.Regexp) bool {

@@ -105,14 +105,7 @@ func TestSameAsGitleaksDetector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := detect.NewDetector(cfg.cfg)
-	d.MaxDecodeDepth = DecodeDepth
-	var want []string
-	for _, f := range d.DetectString(text) {
-		// A fragment's lines count from 0 unless it says where it starts.
-		want = append(want, fmt.Sprintf("%s:%d", f.RuleID, f.StartLine+1))
-	}
-	sort.Strings(want)
+	want := gitleaksFinds(t, cfg, text)
 	var got []string
 	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
 		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
@@ -123,6 +116,52 @@ func TestSameAsGitleaksDetector(t *testing.T) {
 	}
 	if len(want) < 5 {
 		t.Errorf("gitleaks found only %v: the corpus does not exercise the rules", want)
+	}
+}
+
+// gitleaksFinds runs gitleaks' own detector over the whole text, as the
+// gitleaks CLI does, and returns "rule:line" for each finding.
+func gitleaksFinds(t *testing.T, cfg *Config, text string) []string {
+	t.Helper()
+	d := detect.NewDetector(cfg.cfg)
+	d.MaxDecodeDepth = DecodeDepth
+	var want []string
+	for _, f := range d.DetectString(text) {
+		// A fragment's lines count from 0 unless it says where it starts.
+		want = append(want, fmt.Sprintf("%s:%d", f.RuleID, f.StartLine+1))
+	}
+	sort.Strings(want)
+	return want
+}
+
+// TestFoldedLettersAsGitleaks: gitleaks lowers text with strings.ToLower
+// before it looks for keywords (the Kelvin sign becomes k) and runs a
+// rule's case-insensitive regex over the whole text, whose matches may
+// spell a keyword with a Kelvin sign or a long s. Neither hides a finding
+// from the scan that gitleaks makes.
+func TestFoldedLettersAsGitleaks(t *testing.T) {
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(context.Background(), cfg, Options{})
+	for _, text := range []string{
+		"to\u212aen = \"" + fixture.Alnum(41, 32) + "\"\n",
+		"// a note on secrets\nfiller\n\u017fecret = \"" + fixture.Alnum(42, 32) + "\"\n",
+		"api_\u212aey: " + fixture.Alnum(43, 24) + "\n",
+	} {
+		want := gitleaksFinds(t, cfg, text)
+		if len(want) == 0 {
+			t.Fatalf("gitleaks finds nothing in %q: the case does not test anything", text)
+		}
+		var got []string
+		for _, f := range scan(t, r, text, 0) {
+			got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+		}
+		sort.Strings(got)
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("%q: findings = %v, want (gitleaks) %v", text, got, want)
+		}
 	}
 }
 
