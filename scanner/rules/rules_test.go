@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/viper"
+	"github.com/zricethezav/gitleaks/v8/config"
 	"github.com/zricethezav/gitleaks/v8/detect"
 
 	"github.com/secretgate/secretgate/internal/fixture"
@@ -162,6 +164,62 @@ func TestFoldedLettersAsGitleaks(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Errorf("%q: findings = %v, want (gitleaks) %v", text, got, want)
 		}
+	}
+}
+
+// TestStopwordsAsGitleaks: the stop words of generic-api-key's allowlist,
+// which loading moves to an allowlist of their own, still drop the same
+// findings as gitleaks' own configuration, loaded the way gitleaks loads it.
+func TestStopwordsAsGitleaks(t *testing.T) {
+	v := viper.New()
+	v.SetConfigType("toml")
+	if err := v.ReadConfig(strings.NewReader(config.DefaultConfig)); err != nil {
+		t.Fatal(err)
+	}
+	var vc config.ViperConfig
+	if err := v.Unmarshal(&vc); err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := vc.Translate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := theirs.Rules["generic-api-key"].Allowlists
+	var stop []string
+	for _, a := range words {
+		stop = append(stop, a.StopWords...)
+	}
+	if len(stop) < 1000 {
+		t.Fatalf("generic-api-key has %d stop words, want its 1,447", len(stop))
+	}
+	sort.Strings(stop)
+	var text strings.Builder
+	for i, w := range []string{stop[0], stop[len(stop)/3], stop[len(stop)/2], stop[len(stop)-1]} {
+		// A value holding a stop word, and the same value without it.
+		fmt.Fprintf(&text, "token = \"%s%s%s\"\n", fixture.Alnum(uint64(50+i), 8), strings.ToUpper(w), fixture.Alnum(uint64(60+i), 8))
+		fmt.Fprintf(&text, "token = \"%s%s\"\n", fixture.Alnum(uint64(50+i), 8), fixture.Alnum(uint64(60+i), 8))
+	}
+	d := detect.NewDetector(theirs)
+	d.MaxDecodeDepth = DecodeDepth
+	var want []string
+	for _, f := range d.DetectString(text.String()) {
+		want = append(want, fmt.Sprintf("%s:%d", f.RuleID, f.StartLine+1))
+	}
+	sort.Strings(want)
+	if len(want) != 4 {
+		t.Fatalf("gitleaks finds %v in\n%s\nwant the 4 values without a stop word", want, text.String())
+	}
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text.String(), 0) {
+		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings = %v, want (gitleaks) %v", got, want)
 	}
 }
 
