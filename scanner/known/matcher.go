@@ -108,17 +108,33 @@ func (m *Matcher) index(first int) {
 			short = append(short, i)
 		}
 	}
-	for _, c := range []struct {
+	// The groups, the bulk of the work, are built side by side, and beside
+	// the prefix index (issue 15).
+	classes := []struct {
 		idx    []int
 		k      int
 		groups *[]*group
-	}{{long, 8, &m.groups}, {short, 4, &m.groups}, {decoded, 4, &m.viewGroups}} {
-		if len(c.idx) > 0 {
-			g, minLen := m.newGroup(c.idx, c.k)
-			*c.groups = append(*c.groups, g)
-			m.tail = max(m.tail, minLen)
+		built  *group
+		minLen int
+	}{{idx: long, k: 8, groups: &m.groups}, {idx: short, k: 4, groups: &m.groups}, {idx: decoded, k: 4, groups: &m.viewGroups}}
+	var wg sync.WaitGroup
+	for i := range classes {
+		if c := &classes[i]; len(c.idx) > 0 {
+			wg.Go(func() { c.built, c.minLen = m.newGroup(c.idx, c.k) })
 		}
 	}
+	m.indexPrefixes()
+	wg.Wait()
+	for _, c := range classes {
+		if c.built != nil {
+			*c.groups = append(*c.groups, c.built)
+			m.tail = max(m.tail, c.minLen)
+		}
+	}
+}
+
+// indexPrefixes builds the prefix index of every form (see Matcher).
+func (m *Matcher) indexPrefixes() {
 	forms := m.forms
 	m.sorted = make([][]byte, len(forms))
 	for i, f := range forms {
