@@ -52,7 +52,8 @@ func keys(fs []scanner.Finding) []string {
 
 // corpus is text with planted tokens in the shapes that exercise the
 // windows: several per line, split over lines, base64 and percent encoded,
-// next to generic assignments, and one marked gitleaks:allow.
+// next to generic assignments, one marked gitleaks:allow, and a key name
+// spelled with a folded letter.
 func corpus() string {
 	pat, aws := fixture.GitHubPAT(11), fixture.AWSAccessKeyID(12)
 	var b strings.Builder
@@ -71,6 +72,9 @@ func corpus() string {
 			fmt.Fprintf(&b, "ok := %q // gitleaks:allow\n", pat)
 		case 37:
 			fmt.Fprintf(&b, "url: https://example.com/?token=%s%%3D\n", fixture.Password(uint64(i), 20))
+		case 43:
+			// A keyword spelled with the Kelvin sign, which gitleaks reads as k.
+			fmt.Fprintf(&b, "to\u212aen = \"%s\"\n", fixture.Alnum(uint64(i), 24))
 		}
 	}
 	return b.String()
