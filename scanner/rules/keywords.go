@@ -41,7 +41,8 @@ func (r *Rules) windows(c *detect.Chunk) [][]window {
 	r.keywords.each(c.Data, func(pos, k int) {
 		line := -1
 		for _, i := range r.byKeyword[k] {
-			if !r.rules[i].plan.follow.ok(c.Data, pos, len(r.keywords.words[k])) {
+			p, kw := &r.rules[i].plan, r.keywords.words[k]
+			if !p.follow.ok(c.Data, pos, len(kw)) || !p.leads(c.Data, pos, kw) {
 				continue
 			}
 			if line < 0 {

@@ -29,6 +29,21 @@ type plan struct {
 	// follow, when set, is a further necessary condition on a keyword
 	// occurrence: one of a few bytes must come soon after it.
 	follow *follow
+	// bounded holds the keywords that a match holds only right after a
+	// word boundary (\bsc_...): where a word byte comes before one, it is
+	// no candidate ("desc_" is no "sc_").
+	bounded map[string]bool
+}
+
+// leads reports whether the keyword kw at data[pos:] may begin a match as
+// far as bounded tells.
+func (p *plan) leads(data []byte, pos int, kw string) bool {
+	return !p.bounded[kw] || pos == 0 || !isWordByte(data[pos-1])
+}
+
+// isWordByte is RE2's \w, which its \b reads.
+func isWordByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_'
 }
 
 // follow says that after a keyword occurrence, and within reach bytes of
@@ -77,28 +92,37 @@ func newPlan(expr string, keywords []string) plan {
 	if total >= unbounded {
 		return plan{whole: true}
 	}
-	before, f, ok := prove(re, keywords)
+	before, f, bounded, ok := prove(re, keywords)
 	if !ok {
 		return plan{whole: true}
 	}
-	return plan{linesBefore: before, linesAfter: total, follow: f}
+	return plan{linesBefore: before, linesAfter: total, follow: f, bounded: bounded}
 }
 
 // prove looks for a part of re that every match must pass through and that
 // only matches strings holding a keyword; it returns how many newlines a
 // match can hold up to the end of that part.
-func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool) {
+func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, bounded map[string]bool, ok bool) {
 	for re.Op == syntax.OpCapture {
 		re = re.Sub[0]
 	}
 	if re.Op == syntax.OpAlternate {
 		union := &follow{run: unbounded}
-		for _, alt := range re.Sub {
-			b, af, ok := prove(alt, keywords)
+		for i, alt := range re.Sub {
+			b, af, ab, ok := prove(alt, keywords)
 			if !ok {
-				return 0, nil, false
+				return 0, nil, nil, false
 			}
 			before = max(before, b)
+			// A keyword is bounded through every alternative, or not.
+			if i == 0 {
+				bounded = ab
+			}
+			for k := range bounded {
+				if !ab[k] {
+					delete(bounded, k)
+				}
+			}
 			if union != nil && af != nil {
 				union.reach = max(union.reach, af.reach)
 				union.run = min(union.run, af.run)
@@ -109,7 +133,7 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 				union = nil
 			}
 		}
-		return before, union, true
+		return before, union, bounded, true
 	}
 	parts := flatten(re, nil)
 	for i, part := range parts {
@@ -125,22 +149,47 @@ func prove(re *syntax.Regexp, keywords []string) (before int, f *follow, ok bool
 			nl += newlines(parts[j])
 			size = min(size+maxBytes(parts[j]), unbounded)
 			if allContainKeyword(set, keywords) {
-				return nl, followOf(size, parts[j+1:]), true
+				var bounded map[string]bool
+				if part.Op == syntax.OpWordBoundary {
+					bounded = atStart(set, keywords)
+				}
+				return nl, followOf(size, parts[j+1:]), bounded, true
 			}
 		}
 		if part.Op == syntax.OpAlternate {
 			// What follows the keyword within each alternative is
 			// necessary for a match through it, whatever comes after.
-			if b, f, ok := prove(part, keywords); ok {
-				return before + b, f, true
+			if b, f, bounded, ok := prove(part, keywords); ok {
+				return before + b, f, bounded, true
 			}
 		}
 		before += newlines(part)
 		if before >= unbounded {
-			return 0, nil, false
+			return 0, nil, nil, false
 		}
 	}
-	return 0, nil, false
+	return 0, nil, nil, false
+}
+
+// atStart returns the keywords that begin with a word byte and occur in
+// the literals (which a word boundary precedes) at their start only: a
+// match holds such a keyword right after a word boundary, so no word byte
+// comes before it.
+func atStart(literals, keywords []string) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range keywords {
+		if k == "" || !isWordByte(k[0]) {
+			continue
+		}
+		out[k] = true
+		for _, s := range literals {
+			if i := strings.LastIndex(s, k); i > 0 {
+				delete(out, k)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // followOf finds the first part after a keyword literal of at most reach

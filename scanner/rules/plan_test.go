@@ -71,7 +71,7 @@ func sample(rng *rand.Rand, re *syntax.Regexp, b *strings.Builder) {
 func TestWindowsHoldEveryMatch(t *testing.T) {
 	r := defaultRules(t)
 	rng := rand.New(rand.NewPCG(7, 8))
-	around := []string{"", " ", "\n", "x = ", "\"", "'", "key: ", "\t", ";\n", "s.Field\n"}
+	around := []string{"", " ", "\n", "x = ", "\"", "'", "key: ", "\t", ";\n", "s.Field\n", "x", "_", "9", "de"}
 	tried, matched := 0, 0
 	for i, ru := range r.rules {
 		if ru.rule.Regex == nil {
