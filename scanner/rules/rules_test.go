@@ -41,6 +41,17 @@ func scan(t testing.TB, r *Rules, text string, chunk int) []scanner.Finding {
 	return res.Findings
 }
 
+// scanDir scans the directory tree at dir with the default rules.
+func scanDir(t testing.TB, dir string) *scanner.Result {
+	t.Helper()
+	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
+		[]scanner.Detector{defaultRules(t)}, scanner.Options{})
+	if err != nil {
+		t.Fatalf("Scan: %v", err)
+	}
+	return res
+}
+
 func keys(fs []scanner.Finding) []string {
 	var out []string
 	for _, f := range fs {
@@ -322,13 +333,8 @@ func TestAllowlistByContent(t *testing.T) {
 	put("assets/real.png", binary)          // a real image: skipped by name, as gitleaks does
 	put("node_modules/pkg/config.js", text) // a place gitleaks skips: still skipped
 	put("package-lock.json", text)          // likewise
-	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
-		[]scanner.Detector{defaultRules(t)}, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, f := range res.Findings {
+	for _, f := range scanDir(t, dir).Findings {
 		got = append(got, f.Path)
 	}
 	sort.Strings(got)
@@ -351,13 +357,8 @@ func TestPathRuleWhateverTheContent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	res, err := scanner.Scan(context.Background(), []scanner.Source{files.Path{Root: dir}},
-		[]scanner.Detector{defaultRules(t)}, scanner.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, f := range res.Findings {
+	for _, f := range scanDir(t, dir).Findings {
 		got = append(got, f.Rule+" "+f.Path)
 	}
 	sort.Strings(got)
