@@ -296,15 +296,15 @@ func (d decoded) text(c *detect.Chunk, from, to, depth int) []byte {
 // round that changed it, and calls fn for each rule whose keyword occurs in
 // any round of decoded text.
 func (r *Rules) decode(text string, fn func(rule int)) (versions []string) {
-	decoder := codec.NewDecoder()
 	seen := map[int]bool{}
-	var segments []*codec.EncodedSegment
+	dec := codec.NewDecoder()
 	current := text
 	for range r.depth {
-		current, segments = decoder.Decode(current, segments)
-		if len(segments) == 0 {
+		next, decoded := decodeRound(dec, current)
+		if !decoded {
 			break
 		}
+		current = next
 		versions = append(versions, current)
 		r.keywords.each([]byte(current), func(_, k int) {
 			for _, i := range r.byKeyword[k] {
@@ -341,12 +341,12 @@ func init() {
 	}
 }
 
-func hex4(data []byte, i int) bool {
+func hex4[T string | []byte](data T, i int) bool {
 	if i+4 > len(data) {
 		return false
 	}
-	for _, b := range data[i : i+4] {
-		if !hexByte[b] {
+	for j := i; j < i+4; j++ {
+		if !hexByte[data[j]] {
 			return false
 		}
 	}
