@@ -141,7 +141,8 @@ func (r *Rules) foldedKeywords(data []byte) []bool {
 		r.keywords.each(text, func(_, k int) { n[k]++ })
 		return n
 	}
-	reach := r.keywords.longest
+	// A keyword spelled with folded letters is up to three bytes a letter.
+	reach := 3 * r.keywords.longest
 	for _, letter := range [][]byte{kelvin, longS} {
 		for at := 0; ; {
 			i := bytes.Index(data[at:], letter)

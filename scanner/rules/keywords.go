@@ -222,11 +222,11 @@ func nextRun(data []byte, i int) (start, end int) {
 	return len(data), len(data)
 }
 
-// escapes finds, in ascending order, where gitleaks' decoder could read an
-// escape: %XX, \uXXXX (any number of backslashes, either case of u) and
-// U+XXXX, wherever they stand (a run of word bytes does not hide a U+XXXX
-// glued to it: gitleaks reads it). Each kind is looked for with
-// bytes.IndexByte and remembered until passed.
+// escapes finds, in ascending order, where gitleaks' decoder reads an
+// escape: %XX, and its Unicode escapes as its own pattern reads them
+// (escapesEnd, codePointsEnd), wherever they stand (a run of word bytes
+// does not hide a U+XXXX glued to it: gitleaks reads it). Each kind is
+// looked for with bytes.IndexByte and remembered until passed.
 type escapes struct {
 	data                []byte
 	percent, back, plus int // next '%', '\\', '+' at or after the last ask; -1 before
@@ -260,16 +260,12 @@ func (e *escapes) next(from int) (start, end int) {
 				return p, p + 3
 			}
 		case p == e.back:
-			j := p
-			for j < len(d) && d[j] == '\\' {
-				j++
-			}
-			if j < len(d) && (d[j] == 'u' || d[j] == 'U') && hex4(d, j+1) {
-				return p, j + 5
+			if end := escapesEnd(d, p); end > p {
+				return p, end
 			}
 		default: // the '+' at p+1
-			if d[p] == 'U' && hex4(d, p+2) {
-				return p, p + 6
+			if end := codePointsEnd(d, p); end > p {
+				return p, end
 			}
 		}
 		from = p + 1

@@ -142,7 +142,7 @@ func percentEnd(s string, q int) int {
 
 // codePointsEnd is where (?:U\+XXXX(?:\s|$))+ matching at q ends; q when
 // it does not match.
-func codePointsEnd(s string, q int) int {
+func codePointsEnd[T string | []byte](s T, q int) int {
 	e := q
 	for e+6 <= len(s) && s[e] == 'U' && s[e+1] == '+' && hex4(s, e+2) {
 		switch after := e + 6; {
@@ -159,7 +159,7 @@ func codePointsEnd(s string, q int) int {
 
 // escapesEnd is where (?i)(?:\\{1,2}u[a-fA-F0-9]{4})+ matching at q ends; q
 // when it does not match. Two backslashes are tried before one.
-func escapesEnd(s string, q int) int {
+func escapesEnd[T string | []byte](s T, q int) int {
 	e := q
 	for {
 		switch {
