@@ -10,6 +10,7 @@ import (
 	iofs "io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/secretgate/secretgate/scanner/source"
@@ -63,7 +64,8 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 		return w.Visit(c)
 	}
 	var covers []cover // directories another source reads part of
-	return filepath.WalkDir(p.Root, func(path string, d iofs.DirEntry, err error) error {
+	q := ahead{w: w, limit: lookahead}
+	err = filepath.WalkDir(p.Root, func(path string, d iofs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
 		}
@@ -100,8 +102,74 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 		}
 		c := fileContent(rel(p.Root, path), path, ids.of(path))
 		p.nest(w, path, false, &c.Covered)
-		return w.Visit(c)
+		return q.visit(c, expands(d.Name()))
 	})
+	if err != nil {
+		return err
+	}
+	return q.flush()
+}
+
+// lookahead is how many files the walk may find ahead of those it has
+// handed to the scanner: a few hundred bytes each, as a file is opened only
+// when scanned (16,384 of them, about 6 MB, hold the whole Go tree, whose
+// one large bzip2 file then starts first: 3.3 -> 2.8 s).
+const lookahead = 16 << 10
+
+// ahead hands a tree's files to the scanner in the order found, but for
+// those that expand, which go ahead of the files found before them but not
+// yet handed on. Scanned where found, a compressed file that expands to
+// many times its size could start last and leave one core working alone
+// while the others wait (issue 15: a 428 KB bzip2 file of the Go tree,
+// 28 MB of text, took the last second of its scan). The order changes no
+// result: findings are sorted when the scan ends.
+type ahead struct {
+	w       source.Walker
+	limit   int              // how many may be pending
+	pending []source.Content // a FIFO: pending[0] was found first
+}
+
+// visit hands c on now if it expands, or else when the files found before
+// it have gone on and limit more are found.
+func (q *ahead) visit(c source.Content, expands bool) error {
+	if expands {
+		return q.w.Visit(c)
+	}
+	q.pending = append(q.pending, c)
+	if len(q.pending) < q.limit {
+		return nil
+	}
+	next := q.pending[0]
+	q.pending[0] = source.Content{}
+	q.pending = q.pending[1:]
+	return q.w.Visit(next)
+}
+
+// flush hands on what is pending.
+func (q *ahead) flush() error {
+	for i, c := range q.pending {
+		if err := q.w.Visit(c); err != nil {
+			return err
+		}
+		q.pending[i] = source.Content{}
+	}
+	q.pending = nil
+	return nil
+}
+
+// expanding are the name endings of compressed files and archives: a hint
+// for the order of the scan only, as what a file holds is told by its
+// bytes (a misnamed archive is still opened, only not early).
+var expanding = []string{
+	".gz", ".tgz", ".bz2", ".tbz", ".tbz2", ".xz", ".txz", ".zst", ".tzst", ".lz4", ".br", ".sz",
+	".zip", ".jar", ".war", ".ear", ".apk", ".aab", ".aar", ".ipa", ".whl", ".nupkg", ".xpi", ".crx",
+	".tar", ".7z", ".rar",
+}
+
+// expands tells from a file's name whether it is likely to expand.
+func expands(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	return ext != "" && slices.Contains(expanding, ext)
 }
 
 // cover is a directory part of which a nested source reads.

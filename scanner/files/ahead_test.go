@@ -1,0 +1,54 @@
+package files
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/secretgate/secretgate/scanner/source"
+)
+
+// order records the paths it is handed.
+type order struct {
+	source.Walker
+	paths []string
+}
+
+func (o *order) Visit(c source.Content) error {
+	o.paths = append(o.paths, c.Path)
+	return nil
+}
+
+// TestExpandingFilesGoAhead: a compressed file or an archive is handed on
+// as soon as it is found, ahead of the files found before it that are still
+// pending; the others keep their order, and none is lost or repeated,
+// whether the window fills or the walk ends first.
+func TestExpandingFilesGoAhead(t *testing.T) {
+	found := []string{"a.go", "b.txt", "c.go", "d.tar.GZ", "e.go", "f.md", "g.go", "h.jar", "i.go", "j.bz2"}
+	for _, tc := range []struct {
+		limit int
+		want  []string
+	}{
+		{limit: 100, want: []string{"d.tar.GZ", "h.jar", "j.bz2", "a.go", "b.txt", "c.go", "e.go", "f.md", "g.go", "i.go"}},
+		{limit: 3, want: []string{"a.go", "d.tar.GZ", "b.txt", "c.go", "e.go", "h.jar", "f.md", "j.bz2", "g.go", "i.go"}},
+		{limit: 1, want: found}, // nothing held: the order found
+	} {
+		o := &order{}
+		q := ahead{w: o, limit: tc.limit}
+		for _, name := range found {
+			if err := q.visit(source.Content{Path: name}, expands(name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := q.flush(); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, o.paths); diff != "" {
+			t.Errorf("limit %d: order (-want +got):\n%s", tc.limit, diff)
+		}
+		if got := slices.Sorted(slices.Values(o.paths)); !slices.Equal(got, found) {
+			t.Errorf("limit %d: handed on %v, want each of %v once", tc.limit, got, found)
+		}
+	}
+}
