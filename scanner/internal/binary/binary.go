@@ -112,19 +112,12 @@ func (v *View) end() {
 	v.pending, v.long = v.pending[:0], false
 }
 
+// allZero reports whether b is all zero bytes: its first is, and each
+// equals the one before, which one vectorised comparison of b with itself
+// shifted by a byte tells (a sparse file's 512 MB hole in the Go tree took
+// 0.65 s a byte at a time, 0.1 s so).
 func allZero(b []byte) bool {
-	for len(b) >= 8 {
-		if b[0]|b[1]|b[2]|b[3]|b[4]|b[5]|b[6]|b[7] != 0 {
-			return false
-		}
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
+	return len(b) > 0 && b[0] == 0 && bytes.Equal(b[1:], b[:len(b)-1])
 }
 
 func (v *View) Read(p []byte) (int, error) {
@@ -152,10 +145,14 @@ func (v *View) Read(p []byte) (int, error) {
 			k := min(v.skip, len(data))
 			data, v.skip = data[k:], v.skip-k
 		}
-		if len(v.odd) == 0 && len(data) > 0 && allZero(data) {
-			// Zero padding and sparse holes: counted, not looked at.
-			v.gap(int64(len(data) / v.unit))
-			if len(data)%v.unit == 1 {
+		if allZero(data) && (len(v.odd) == 0 || v.odd[0] == 0) {
+			// Zero padding and sparse holes: counted, not looked at. A
+			// UTF-16 view carries a zero byte from one read to the next
+			// when the hole is an odd number of bytes from its alignment.
+			n := len(v.odd) + len(data)
+			v.gap(int64(n / v.unit))
+			v.odd = v.odd[:0]
+			if n%v.unit == 1 {
 				v.odd = append(v.odd, 0)
 			}
 			continue

@@ -125,6 +125,10 @@ func TestViewMatchesReference(t *testing.T) {
 		[]byte("\x00exactly8\x00seven77\x00"),
 		append(append([]byte("\x7fELF\x00\x00"), bytes.Repeat([]byte{0}, 100000)...), "after the hole, a string"...),
 		append(wide("a UTF-16 string here"), 0, 0, 'x'),
+		// Holes of an odd length, read in many reads, before UTF-16 text
+		// at either alignment (the zero byte carried from read to read).
+		append(bytes.Repeat([]byte{0}, 100001), wide("after an odd hole")...),
+		append(append(wide("before a hole"), bytes.Repeat([]byte{0}, 70001)...), wide("and after it")...),
 		append([]byte{0}, wide("shifted by one byte")...),
 		[]byte(strings.Repeat("a very long printable run ", 5000)),
 	}
