@@ -64,7 +64,7 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 		return w.Visit(c)
 	}
 	var covers []cover // directories another source reads part of
-	q := ahead{w: w, limit: lookahead}
+	q := expandingFirst{w: w, limit: lookahead}
 	err = filepath.WalkDir(p.Root, func(path string, d iofs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -116,14 +116,14 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 // one large bzip2 file then starts first: 3.3 -> 2.8 s).
 const lookahead = 16 << 10
 
-// ahead hands a tree's files to the scanner in the order found, but for
+// expandingFirst hands a tree's files to the scanner in the order found, but for
 // those that expand, which go ahead of the files found before them but not
 // yet handed on. Scanned where found, a compressed file that expands to
 // many times its size could start last and leave one core working alone
 // while the others wait (issue 15: a 428 KB bzip2 file of the Go tree,
 // 28 MB of text, took the last second of its scan). The order changes no
 // result: findings are sorted when the scan ends.
-type ahead struct {
+type expandingFirst struct {
 	w       source.Walker
 	limit   int              // how many may be pending
 	pending []source.Content // a FIFO: pending[0] was found first
@@ -131,7 +131,7 @@ type ahead struct {
 
 // visit hands c on now if it expands, or else when the files found before
 // it have gone on and limit more are found.
-func (q *ahead) visit(c source.Content, expands bool) error {
+func (q *expandingFirst) visit(c source.Content, expands bool) error {
 	if expands {
 		return q.w.Visit(c)
 	}
@@ -146,7 +146,7 @@ func (q *ahead) visit(c source.Content, expands bool) error {
 }
 
 // flush hands on what is pending.
-func (q *ahead) flush() error {
+func (q *expandingFirst) flush() error {
 	for i, c := range q.pending {
 		if err := q.w.Visit(c); err != nil {
 			return err

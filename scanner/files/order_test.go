@@ -35,7 +35,7 @@ func TestExpandingFilesGoAhead(t *testing.T) {
 		{limit: 1, want: found}, // nothing held: the order found
 	} {
 		o := &order{}
-		q := ahead{w: o, limit: tc.limit}
+		q := expandingFirst{w: o, limit: tc.limit}
 		for _, name := range found {
 			if err := q.visit(source.Content{Path: name}, expands(name)); err != nil {
 				t.Fatal(err)
