@@ -61,7 +61,7 @@ func Open(target string, opts OpenOptions) (Source, error) {
 		}
 		return nil, fmt.Errorf("scanning %q: %w", target, statErr)
 	}
-	return files.Path{Root: target, Nested: func(path string, dir bool) (source.Source, func(string) bool) {
-		return image.Detect(path, dir, opts.Image)
+	return files.Path{Root: target, Nested: func(path string, dir bool, size int64) (source.Source, func(string) bool) {
+		return image.Detect(path, dir, size, opts.Image)
 	}}, nil
 }

@@ -16,14 +16,15 @@ import (
 	"github.com/secretgate/secretgate/scanner/source"
 )
 
-// Nested tells whether the directory or regular file at path is also
-// something else to scan (a container image: an OCI layout directory, a
+// Nested tells whether the directory or regular file at path (of size
+// bytes; 0 for a directory, -1 if it could not be told) is also something
+// else to scan (a container image: an OCI layout directory, a
 // docker save or OCI archive tarball). It returns that source, and which
 // names inside path (files under the directory, members of the tarball) the
 // source reads itself, so they are not scanned twice; nil when path is
 // only what it is. It never fails: a path that only looks like an image is
 // scanned as what it is.
-type Nested func(path string, dir bool) (src source.Source, covered func(name string) bool)
+type Nested func(path string, dir bool, size int64) (src source.Source, covered func(name string) bool)
 
 // Path is a file or a directory tree. Directories are walked without
 // following symbolic links; .git directories are skipped; FIFOs, sockets
@@ -60,7 +61,7 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 			return fmt.Errorf("scanning %q: not a regular file or directory", p.Root)
 		}
 		c := fileContent(filepath.ToSlash(p.Root), p.Root, ids.of(p.Root))
-		p.nest(w, p.Root, false, &c.Covered)
+		p.nest(w, p.Root, false, info.Size(), &c.Covered)
 		return w.Visit(c)
 	}
 	var covers []cover // directories another source reads part of
@@ -85,7 +86,7 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 				return filepath.SkipDir
 			}
 			var covered func(string) bool
-			if p.nest(w, path, true, &covered) {
+			if p.nest(w, path, true, 0, &covered) {
 				covers = append(covers, cover{path + string(filepath.Separator), covered})
 			}
 			return nil
@@ -100,9 +101,16 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 				return nil
 			}
 		}
+		// The one system call a file costs before it is read: its size
+		// tells a nested image from nearly every other file, and a large
+		// file goes ahead of the small ones found before it.
+		size := int64(-1)
+		if info, err := d.Info(); err == nil {
+			size = info.Size()
+		}
 		c := fileContent(rel(p.Root, path), path, ids.of(path))
-		p.nest(w, path, false, &c.Covered)
-		return q.visit(c, expands(d.Name()))
+		p.nest(w, path, false, size, &c.Covered)
+		return q.visit(c, size >= largeFile || expands(d.Name()))
 	})
 	if err != nil {
 		return err
@@ -112,27 +120,31 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 
 // lookahead is how many files the walk may find ahead of those it has
 // handed to the scanner: a few hundred bytes each, as a file is opened only
-// when scanned (16,384 of them, about 6 MB, hold the whole Go tree, whose
-// one large bzip2 file then starts first: 3.3 -> 2.8 s).
+// when scanned (16,384 of them, about 6 MB, hold the whole Go tree).
 const lookahead = 16 << 10
 
-// expandingFirst hands a tree's files to the scanner in the order found, but for
-// those that expand, which go ahead of the files found before them but not
-// yet handed on. Scanned where found, a compressed file that expands to
-// many times its size could start last and leave one core working alone
-// while the others wait (issue 15: a 428 KB bzip2 file of the Go tree,
-// 28 MB of text, took the last second of its scan). The order changes no
-// result: findings are sorted when the scan ends.
+// largeFile is the size from which a file goes ahead of the smaller ones
+// found before it.
+const largeFile = 512 << 10
+
+// expandingFirst hands a tree's files to the scanner in the order found,
+// but for the costly ones (large, or compressed files and archives, which
+// expand to many times their size), which go ahead of the files found
+// before them but not yet handed on: the longest work first, so that none
+// starts last and leaves one core working alone while the others wait
+// (issue 15: a 428 KB bzip2 file of the Go tree, 64 MB of text, took the
+// last second of its scan). The order changes no result: findings are
+// sorted when the scan ends.
 type expandingFirst struct {
 	w       source.Walker
 	limit   int              // how many may be pending
 	pending []source.Content // a FIFO: pending[0] was found first
 }
 
-// visit hands c on now if it expands, or else when the files found before
-// it have gone on and limit more are found.
-func (q *expandingFirst) visit(c source.Content, expands bool) error {
-	if expands {
+// visit hands c on now if it is costly, or else when the files found
+// before it have gone on and limit more are found.
+func (q *expandingFirst) visit(c source.Content, costly bool) error {
+	if costly {
 		return q.w.Visit(c)
 	}
 	q.pending = append(q.pending, c)
@@ -180,11 +192,11 @@ type cover struct {
 
 // nest hands the walker the source path also is, if any, and sets covered
 // to what that source reads.
-func (p Path) nest(w source.Walker, path string, dir bool, covered *func(string) bool) bool {
+func (p Path) nest(w source.Walker, path string, dir bool, size int64, covered *func(string) bool) bool {
 	if p.Nested == nil {
 		return false
 	}
-	src, cov := p.Nested(path, dir)
+	src, cov := p.Nested(path, dir, size)
 	if src == nil {
 		return false
 	}

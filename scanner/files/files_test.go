@@ -57,7 +57,7 @@ func TestNestedKeepsTheRest(t *testing.T) {
 	mk(t, dir, "layout/README", "not covered")
 	mk(t, dir, "saved.tar", "tar")
 	mk(t, dir, "src/main.go", "package main")
-	nested := func(path string, isDir bool) (source.Source, func(string) bool) {
+	nested := func(path string, isDir bool, size int64) (source.Source, func(string) bool) {
 		switch filepath.Base(path) {
 		case "layout":
 			return named("oci:" + path), func(n string) bool { return n != "README" }
@@ -95,7 +95,7 @@ func TestUnreadableIsIncomplete(t *testing.T) {
 	mk(t, dir, "a/x.txt", "x")
 	mk(t, dir, "b/y.txt", "y")
 	w := &walker{covered: map[string]bool{}}
-	nested := func(path string, isDir bool) (source.Source, func(string) bool) {
+	nested := func(path string, isDir bool, size int64) (source.Source, func(string) bool) {
 		if filepath.Base(path) == "a" {
 			os.RemoveAll(path) // vanishes between being listed and being read
 		}

@@ -1,6 +1,9 @@
 package files
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -50,5 +53,31 @@ func TestExpandingFilesGoAhead(t *testing.T) {
 		if got := slices.Sorted(slices.Values(o.paths)); !slices.Equal(got, found) {
 			t.Errorf("limit %d: handed on %v, want each of %v once", tc.limit, got, found)
 		}
+	}
+}
+
+// TestWalkStartsCostlyFilesFirst: walking a tree, a large file and a
+// compressed one are handed on before the small files found before them,
+// and every file is handed on once.
+func TestWalkStartsCostlyFilesFirst(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, size int) {
+		if err := os.WriteFile(filepath.Join(dir, name), make([]byte, size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.go", 10)
+	write("b.go", 10)
+	write("c.bin", largeFile)
+	write("d.go", 10)
+	write("e.txt.gz", 10)
+	write("f.go", largeFile-1)
+	o := &order{}
+	if err := (Path{Root: dir}).Walk(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"c.bin", "e.txt.gz", "a.go", "b.go", "d.go", "f.go"}
+	if diff := cmp.Diff(want, o.paths); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }

@@ -22,8 +22,8 @@ import (
 // reading the image covers, so they are scanned once; everything else there
 // is still scanned as what it is on disk. A path that only looks like an
 // image (a web app's manifest.json, an index.json of something else) is
-// not one.
-func Detect(path string, dir bool, opts Options) (source.Source, func(name string) bool) {
+// not one. size is a file's size, as the walker found it (-1 if unknown).
+func Detect(path string, dir bool, size int64, opts Options) (source.Source, func(name string) bool) {
 	if dir {
 		if !isFile(filepath.Join(path, "oci-layout")) || !isFile(filepath.Join(path, "index.json")) {
 			return nil, nil
@@ -42,7 +42,7 @@ func Detect(path string, dir bool, opts Options) (source.Source, func(name strin
 		}
 		return At("oci", path, opts), layoutCovers(blobs)
 	}
-	names, err := tarNames(path)
+	names, err := tarNames(path, size)
 	if err != nil {
 		return nil, nil
 	}
@@ -79,14 +79,10 @@ func isFile(p string) bool {
 // A tar is whole 512-byte records, and an image's holds at least a header
 // and a record of manifest: a file of any other size is no image, and is
 // not opened. The walker asks this of every file of a tree; the size, which
-// one system call tells, spares the open, read and close of nearly all of
-// them (issue 15).
-func tarNames(path string) (map[string]bool, error) {
-	info, err := os.Lstat(path)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() || info.Size() < 2*512 || info.Size()%512 != 0 {
+// it has already asked of the file system, spares the open, read and close
+// of nearly all of them (issue 15).
+func tarNames(path string, size int64) (map[string]bool, error) {
+	if size < 2*512 || size%512 != 0 {
 		return nil, errors.New("not a tar")
 	}
 	f, err := source.OpenFile(path)
