@@ -65,7 +65,7 @@ func (p Path) Walk(ctx context.Context, w source.Walker) error {
 		return w.Visit(c)
 	}
 	var covers []cover // directories another source reads part of
-	q := expandingFirst{w: w, limit: lookahead}
+	q := costlyFirst{w: w, limit: lookahead}
 	err = filepath.WalkDir(p.Root, func(path string, d iofs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr
@@ -127,7 +127,7 @@ const lookahead = 16 << 10
 // found before it.
 const largeFile = 512 << 10
 
-// expandingFirst hands a tree's files to the scanner in the order found,
+// costlyFirst hands a tree's files to the scanner in the order found,
 // but for the costly ones (large, or compressed files and archives, which
 // expand to many times their size), which go ahead of the files found
 // before them but not yet handed on: the longest work first, so that none
@@ -135,7 +135,7 @@ const largeFile = 512 << 10
 // (issue 15: a 428 KB bzip2 file of the Go tree, 64 MB of text, took the
 // last second of its scan). The order changes no result: findings are
 // sorted when the scan ends.
-type expandingFirst struct {
+type costlyFirst struct {
 	w       source.Walker
 	limit   int              // how many may be pending
 	pending []source.Content // a FIFO: pending[0] was found first
@@ -143,7 +143,7 @@ type expandingFirst struct {
 
 // visit hands c on now if it is costly, or else when the files found
 // before it have gone on and limit more are found.
-func (q *expandingFirst) visit(c source.Content, costly bool) error {
+func (q *costlyFirst) visit(c source.Content, costly bool) error {
 	if costly {
 		return q.w.Visit(c)
 	}
@@ -158,7 +158,7 @@ func (q *expandingFirst) visit(c source.Content, costly bool) error {
 }
 
 // flush hands on what is pending.
-func (q *expandingFirst) flush() error {
+func (q *costlyFirst) flush() error {
 	for i, c := range q.pending {
 		if err := q.w.Visit(c); err != nil {
 			return err

@@ -38,7 +38,7 @@ func TestExpandingFilesGoAhead(t *testing.T) {
 		{limit: 1, want: found}, // nothing held: the order found
 	} {
 		o := &order{}
-		q := expandingFirst{w: o, limit: tc.limit}
+		q := costlyFirst{w: o, limit: tc.limit}
 		for _, name := range found {
 			if err := q.visit(source.Content{Path: name}, expands(name)); err != nil {
 				t.Fatal(err)

@@ -114,8 +114,7 @@ func (v *View) end() {
 
 // allZero reports whether b is all zero bytes: its first is, and each
 // equals the one before, which one vectorised comparison of b with itself
-// shifted by a byte tells (a sparse file's 512 MB hole in the Go tree took
-// 0.65 s a byte at a time, 0.1 s so).
+// shifted by a byte tells, faster than a loop over its words.
 func allZero(b []byte) bool {
 	return len(b) > 0 && b[0] == 0 && bytes.Equal(b[1:], b[:len(b)-1])
 }
