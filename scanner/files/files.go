@@ -157,15 +157,15 @@ func (q *costlyFirst) visit(c source.Content, costly bool) error {
 	return q.w.Visit(next)
 }
 
-// flush hands on what is pending.
+// flush hands on what is pending, at the end of the walk.
 func (q *costlyFirst) flush() error {
-	for i, c := range q.pending {
+	pending := q.pending
+	q.pending = nil
+	for _, c := range pending {
 		if err := q.w.Visit(c); err != nil {
 			return err
 		}
-		q.pending[i] = source.Content{}
 	}
-	q.pending = nil
 	return nil
 }
 
