@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/secretgate/secretgate/internal/overlap"
 	"github.com/secretgate/secretgate/internal/scrub"
 	"github.com/secretgate/secretgate/scanner/known"
 )
@@ -70,7 +71,11 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	if m == nil {
 		m = known.New(nil, nil)
 	}
-	out := opts.IO.Out
+	// The output is written on its own goroutine, and the input read on
+	// another (Writer.ReadFrom): on two cores, reading, masking and
+	// writing run side by side.
+	written := overlap.NewWriter(opts.IO.Out, 1<<20)
+	out := io.Writer(written)
 	var lines *scrub.Lines
 	if opts.Rules {
 		r, err := defaultRules(ctx)
@@ -92,10 +97,7 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	// dropped, never written.
 	copied := make(chan error, 1)
 	go func() {
-		// 256 KiB reads: a pipe's read returns what is there, so a large
-		// buffer delays nothing, and each write costs the scrubber one
-		// pass of its per-write work instead of eight.
-		_, err := io.CopyBuffer(w, readerOnly{opts.IO.In}, make([]byte, 256<<10))
+		_, err := w.ReadFrom(opts.IO.In)
 		copied <- err
 	}()
 	var copyErr error
@@ -108,12 +110,9 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	if lines != nil {
 		err = errors.Join(err, lines.Close())
 	}
+	err = errors.Join(err, written.Close())
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("scrubbing standard input: %w", err)}
 	}
 	return nil
 }
-
-// readerOnly hides a reader's WriterTo, so io.Copy writes to the scrubber
-// in chunks as they arrive instead of handing it the whole stream.
-type readerOnly struct{ io.Reader }

@@ -99,6 +99,13 @@ func (k *Masks) command(line []byte) (string, bool) {
 	return value, true
 }
 
+// dropped warns of a command dropped for its length.
+func (k *Masks) dropped() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.warn(fmt.Errorf("an ::add-mask:: command longer than %d bytes was dropped: nothing added", MaxCommand))
+}
+
 // commandValue returns the value of an ::add-mask:: line: what follows the
 // "::" that ends the command (and its properties, if any), with the
 // runner's escapes (%25 %0D %0A) undone.
@@ -127,9 +134,28 @@ const (
 	dropping                      // a command too long: dropped up to its line end
 )
 
+// part is a piece of the input as commands splits it, in order.
+type part struct {
+	kind partKind
+	// text is the piece: for partText a piece of what commands was given,
+	// for partHeld and partCommand a piece of the Writer's cmd, which
+	// commands reuses.
+	text []byte
+}
+
+type partKind uint8
+
+const (
+	partText    partKind = iota // bytes for the stream
+	partHeld                    // the start of a line held as a maybe-command, for the stream
+	partCommand                 // an ::add-mask:: line without its line end: carry it out
+	partDropped                 // a command too long was dropped: warn
+)
+
 // commands splits p into what goes to the stream and ::add-mask:: lines,
-// which are carried out and never printed.
-func (s *Writer) commands(p []byte) error {
+// which are carried out and never printed, and hands each part, in order,
+// to take.
+func (s *Writer) commands(p []byte, take func(part) error) error {
 	for len(p) > 0 {
 		switch s.state {
 		case inCommand, dropping:
@@ -142,20 +168,24 @@ func (s *Writer) commands(p []byte) error {
 				s.cmd = append(s.cmd, p[:end]...)
 				if len(s.cmd) > MaxCommand {
 					s.cmd, s.state = s.cmd[:0], dropping
-					s.masks.warn(fmt.Errorf("an ::add-mask:: command longer than %d bytes was dropped: nothing added", MaxCommand))
+					if err := take(part{kind: partDropped}); err != nil {
+						return err
+					}
 				}
 			}
 			if i < 0 {
 				return nil
 			}
 			if s.state == inCommand {
-				if err := s.runCommand(); err != nil {
+				cmd := s.cmd
+				s.cmd = s.cmd[:0]
+				if err := take(part{partCommand, cmd}); err != nil {
 					return err
 				}
 			}
 			s.state, p = lineStart, p[i+1:]
 		case lineStart, maybe:
-			rest, err := s.lineHead(p)
+			rest, err := s.lineHead(p, take)
 			if err != nil {
 				return err
 			}
@@ -169,10 +199,10 @@ func (s *Writer) commands(p []byte) error {
 			if cut < 0 {
 				cut = bytes.LastIndexByte(p, '\n') + 1
 				if cut == 0 || !mayBeCommand(p[cut:]) {
-					return s.stream.Write(p)
+					return take(part{partText, p})
 				}
 			}
-			if err := s.stream.Write(p[:cut]); err != nil {
+			if err := take(part{partText, p[:cut]}); err != nil {
 				return err
 			}
 			s.state, p = lineStart, p[cut:]
@@ -224,7 +254,7 @@ func mayBeCommand(head []byte) bool {
 // lineHead holds the first bytes of a line while they may still begin a
 // command (blanks, then "::add-mask" and ':' or ' '), and decides: a
 // command, or a line that goes out as it is. It returns the rest of p.
-func (s *Writer) lineHead(p []byte) ([]byte, error) {
+func (s *Writer) lineHead(p []byte, take func(part) error) ([]byte, error) {
 	for n, c := range p {
 		at := bytes.TrimLeft(s.cmd, " \t")
 		switch {
@@ -240,7 +270,7 @@ func (s *Writer) lineHead(p []byte) ([]byte, error) {
 			if len(held) == 0 {
 				return p[n:], nil
 			}
-			return p[n:], s.stream.Write(held)
+			return p[n:], take(part{partHeld, held})
 		}
 		s.cmd = append(s.cmd, c)
 	}
@@ -248,11 +278,23 @@ func (s *Writer) lineHead(p []byte) ([]byte, error) {
 	return nil, nil
 }
 
-// runCommand carries out the command in cmd, and from the next byte on
+// apply does what a part of the input asks for: the stream takes text, a
+// command is carried out.
+func (s *Writer) apply(pt part) error {
+	switch pt.kind {
+	case partCommand:
+		return s.runCommand(pt.text)
+	case partDropped:
+		s.masks.dropped()
+		return nil
+	}
+	return s.stream.Write(pt.text)
+}
+
+// runCommand carries out the command line, and from the next byte on
 // masks with what it added; with Forward, it passes the mask on.
-func (s *Writer) runCommand() error {
-	value, added := s.masks.command(s.cmd)
-	s.cmd = s.cmd[:0]
+func (s *Writer) runCommand(line []byte) error {
+	value, added := s.masks.command(line)
 	s.follow()
 	s.masks.mu.Lock()
 	forward := s.masks.forward
@@ -284,13 +326,13 @@ func (s *Writer) follow() {
 // finish carries out a command the stream ended in (with no line end), and
 // lets out the held start of a line that was not one.
 func (s *Writer) finish() error {
+	cmd := s.cmd
+	s.cmd = s.cmd[:0]
 	switch s.state {
 	case inCommand:
-		return s.runCommand()
+		return s.runCommand(cmd)
 	case maybe:
-		held := s.cmd
-		s.cmd = s.cmd[:0]
-		return s.stream.Write(held)
+		return s.stream.Write(cmd)
 	}
 	return nil
 }

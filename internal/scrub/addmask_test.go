@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,14 +14,25 @@ import (
 )
 
 // shared writes data through a Writer reading ::add-mask:: lines, in the
-// chunk sizes given, and returns the output and the warnings.
+// chunk sizes given, and returns the output and the warnings. It has a
+// second Writer read data in the same chunks (ReadFrom), and fails the
+// test if that one's output or warnings differ.
 func shared(t testing.TB, base *known.Matcher, data []byte, sizes []int) (string, []string) {
 	t.Helper()
-	var warnings []string
-	masks := NewMasks(base, 6, func(err error) { warnings = append(warnings, err.Error()) })
-	var out bytes.Buffer
-	writeChunked(t, NewShared(&out, masks, ""), data, sizes)
-	return out.String(), warnings
+	var out [2]bytes.Buffer
+	var warnings [2][]string
+	for i := range out {
+		masks := NewMasks(base, 6, func(err error) { warnings[i] = append(warnings[i], err.Error()) })
+		if w := NewShared(&out[i], masks, ""); i == 0 {
+			writeChunked(t, w, data, sizes)
+		} else {
+			readChunked(t, w, data, sizes)
+		}
+	}
+	if out[1].String() != out[0].String() || !slices.Equal(warnings[1], warnings[0]) {
+		t.Fatalf("writes of %v: by ReadFrom %q, warned %q; by Write %q, warned %q", sizes, out[1].String(), warnings[1], out[0].String(), warnings[0])
+	}
+	return out[0].String(), warnings[0]
 }
 
 func TestAddMask(t *testing.T) {
@@ -136,17 +148,25 @@ func TestAddMaskForward(t *testing.T) {
 	const v = "fwd-s3cret-value"
 	m := matcher("held-secret-long")
 	for _, sizes := range [][]int{nil, {1}, {5}} {
-		masks := NewMasks(m, 6, func(error) {})
-		masks.Forward(func(w io.Writer, value string) error {
-			_, err := fmt.Fprintf(w, "::add-mask::%s\n", strings.ReplaceAll(value, "%", "%25"))
-			return err
-		})
-		var out bytes.Buffer
-		// Written a byte at a time, "held-sec" is held back as the start
-		// of a secret until its line ends: the command comes after it.
-		writeChunked(t, NewShared(&out, masks, ""), []byte("x held-sec\n::add-mask::"+v+"\n"+v+" held-secret-long\n"), sizes)
-		if want := "x held-sec\n::add-mask::" + v + "\n*** ***\n"; out.String() != want {
-			t.Errorf("writes of %v: %q, want %q", sizes, out.String(), want)
+		for _, read := range []bool{false, true} {
+			masks := NewMasks(m, 6, func(error) {})
+			masks.Forward(func(w io.Writer, value string) error {
+				_, err := fmt.Fprintf(w, "::add-mask::%s\n", strings.ReplaceAll(value, "%", "%25"))
+				return err
+			})
+			var out bytes.Buffer
+			// Written a byte at a time, "held-sec" is held back as the
+			// start of a secret until its line ends: the command comes
+			// after it.
+			in := []byte("x held-sec\n::add-mask::" + v + "\n" + v + " held-secret-long\n")
+			if w := NewShared(&out, masks, ""); read {
+				readChunked(t, w, in, sizes)
+			} else {
+				writeChunked(t, w, in, sizes)
+			}
+			if want := "x held-sec\n::add-mask::" + v + "\n*** ***\n"; out.String() != want {
+				t.Errorf("writes of %v (ReadFrom: %v): %q, want %q", sizes, read, out.String(), want)
+			}
 		}
 	}
 }

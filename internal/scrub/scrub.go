@@ -78,7 +78,7 @@ func (s *Writer) Write(p []byte) (int, error) {
 		s.err = s.stream.Write(p)
 	} else {
 		s.follow()
-		s.err = s.commands(p)
+		s.err = s.commands(p, s.apply)
 	}
 	if s.err != nil {
 		return 0, s.err

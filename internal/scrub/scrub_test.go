@@ -220,6 +220,11 @@ func FuzzScrub(f *testing.F) {
 		if want := reference(m, input, DefaultMask); !bytes.Equal(got, want) {
 			t.Fatalf("scrub = %q, want %q", got, want)
 		}
+		var read bytes.Buffer
+		readChunked(t, New(&read, m, ""), input, sizes)
+		if !bytes.Equal(read.Bytes(), got) {
+			t.Fatalf("scrub by ReadFrom = %q, by Write %q", read.Bytes(), got)
+		}
 		// Never a leak: no form in the output, as it is or decoded.
 		m.FindAll(got, func(x known.Match) {
 			t.Fatalf("output %q holds form %q at %d", got, m.Forms()[x.Form].Text, x.Start)
