@@ -44,6 +44,25 @@ func BenchmarkScrubAddMask(b *testing.B) {
 	benchWrites(b, log, func() *Writer { return NewShared(io.Discard, NewMasks(m, 6, func(error) {}), "") })
 }
 
+// BenchmarkScrubReadFrom is BenchmarkScrubAddMask as the CLI drives it: the
+// Writer reads the log in blocks (ReadFrom), and looks for ::add-mask::
+// lines on the reading goroutine, beside the masking.
+func BenchmarkScrubReadFrom(b *testing.B) {
+	secrets := benchSecrets(1000)
+	forms, _ := known.Forms(secrets, 6)
+	m := known.New(secrets, forms)
+	log := fixture.BuildLog(8<<20, fixture.Passwords(1000))
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for range b.N {
+		w := NewShared(io.Discard, NewMasks(m, 6, func(error) {}), "")
+		if _, err := w.ReadFrom(bytes.NewReader(log)); err != nil {
+			b.Fatal(err)
+		}
+		_ = w.Close()
+	}
+}
+
 // BenchmarkScrubEscaped is BenchmarkScrub at 1,000 secrets on a log that
 // gives the decoded view work: one line in ten coloured, as test runners
 // print them, and one in twenty ending in a percent-escaped URL.
