@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -275,11 +276,32 @@ func loadMatcher(ctx context.Context, o *SecretOptions, getenv Getenv, lookup Lo
 	if o.empty() {
 		return nil, nil
 	}
+	defer lateCollection()()
 	resolved, err := resolveSecrets(ctx, o, nil, getenv, lookup, warn)
 	if err != nil {
 		return nil, err
 	}
 	return matcherFor(resolved, o.MinLength, warn), nil
+}
+
+// startHeap is how far the heap may grow while the secrets are resolved
+// and their matcher built before the garbage collector first runs.
+const startHeap = 64 << 20
+
+// lateCollection holds the garbage collector back until the heap reaches
+// startHeap (or a lower GOMEMLIMIT), and returns the function that puts
+// it back as it was. Building the matcher for 1,000 secrets allocates
+// from an empty heap, whose small first goals made the collector run five
+// times and take 10-20 of scrub's 40 ms start (issue 15); past startHeap
+// it runs as usual, so memory stays bounded for any number of secrets.
+func lateCollection() func() {
+	limit := debug.SetMemoryLimit(-1)
+	debug.SetMemoryLimit(min(limit, startHeap))
+	percent := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(percent)
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // matcherFor builds a matcher for the forms of resolved secrets. Secrets
