@@ -90,28 +90,37 @@ type decoded struct {
 // each was half of the detector's time on keyword-dense source. It keeps
 // at most maxMemo bytes; past that, texts are built for each caller.
 type textMemo struct {
-	texts map[textKey][]byte
+	texts map[textKey]decodedText
 	size  int
 }
 
 type textKey struct{ from, to, depth int }
 
+// decodedText is a decoded text as RE2 reads it (see runes), and whether
+// that is the text itself: where it is, a match's secret is what gitleaks
+// measures.
+type decodedText struct {
+	text  []byte
+	valid bool
+}
+
 const maxMemo = 16 << 20
 
 // runesText returns lines from..to after depth rounds of decoding, as RE2
 // reads them (see runes).
-func (d decoded) runesText(c *detect.Chunk, from, to, depth int) []byte {
+func (d decoded) runesText(c *detect.Chunk, from, to, depth int) decodedText {
 	k := textKey{from, to, depth}
 	if t, ok := d.memo.texts[k]; ok {
 		return t
 	}
-	t, _ := runes(d.text(c, from, to, depth))
+	text, valid := runes(d.text(c, from, to, depth))
+	t := decodedText{text, valid}
 	if d.memo.texts == nil {
-		d.memo.texts = map[textKey][]byte{}
+		d.memo.texts = map[textKey]decodedText{}
 	}
-	if d.memo.size+len(t) <= maxMemo {
+	if d.memo.size+len(text) <= maxMemo {
 		d.memo.texts[k] = t
-		d.memo.size += len(t)
+		d.memo.size += len(text)
 	}
 	return t
 }

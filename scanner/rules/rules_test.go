@@ -409,6 +409,49 @@ func TestEntropyScreenSameAsGitleaks(t *testing.T) {
 	}
 }
 
+// TestDecodedEntropyScreenSameAsGitleaks: in text that gitleaks decodes
+// (base64 here), a generic assignment is found as gitleaks finds it, above
+// or below the entropy floor, and next to a plain assignment below it (a
+// minified line holds both: the screen must not let the plain one stand
+// for the decoded one, nor skip the decoded one for the plain one).
+func TestDecodedEntropyScreenSameAsGitleaks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	var b strings.Builder
+	for i := range 300 {
+		alphabet := []rune("a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuV")[:8+rng.IntN(14)]
+		secret := make([]rune, 12+rng.IntN(20))
+		for j := range secret {
+			secret[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		encoded := b64(fmt.Sprintf("api_key = \"%s\"", string(secret)))
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, "blob: %s\n", encoded)
+		case 1:
+			fmt.Fprintf(&b, "auth_token = \"aaaabbbbaaaa\"; blob = \"%s\";\n", encoded)
+		default:
+			fmt.Fprintf(&b, "x = 1\n")
+		}
+	}
+	text := b.String()
+	cfg, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gitleaksFinds(t, cfg, text)
+	var got []string
+	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
+		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
+	}
+	if len(want) < 30 || len(want) > 170 {
+		t.Errorf("gitleaks kept %d of 200 encoded secrets: want the corpus to straddle the floor", len(want))
+	}
+}
+
 func TestEntropyAsGitleaks(t *testing.T) {
 	reference := func(s string) float64 { // gitleaks' shannonEntropy
 		counts := map[rune]int{}
