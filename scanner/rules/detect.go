@@ -195,7 +195,7 @@ func (r *Rules) candidates(c *detect.Chunk, rt *runeText, ru *rule, start, end i
 	// A rule with an entropy floor: a window whose matches all fall below
 	// it is not confirmed, as gitleaks would drop them all. Only where RE2
 	// reads the chunk's own bytes, which gitleaks measures.
-	screen := ru.rule.Entropy != 0 && rt.valid
+	screen := ru.screens() && rt.valid
 	var out []span
 	var pass []bool
 	for _, m := range ru.fast.FindAllIndex(text, -1) {
@@ -222,14 +222,22 @@ func (r *Rules) candidates(c *detect.Chunk, rt *runeText, ru *rule, start, end i
 	return kept
 }
 
+// screens reports whether mayPass can tell anything: whether ru has an
+// entropy floor or allowlists that decide by the secret or the match.
+func (ru *rule) screens() bool { return ru.rule.Entropy != 0 || len(ru.allow) > 0 }
+
 // mayPass reports whether gitleaks could keep match, a match of ru's regex,
-// as far as the rule's entropy floor decides: the secret is picked as
-// gitleaks picks it (the secret group, else the first non-empty group, of
-// the regex applied to the match alone) and measured as gitleaks measures
-// it. gitleaks sums the entropy in map order, so a secret within a hair of
-// the floor is left for gitleaks to decide.
+// as far as the rule's entropy floor and its decisive allowlists (see
+// decisive) decide: the secret is picked as gitleaks picks it (the secret
+// group, else the first non-empty group, of the regex applied to the match
+// alone) and measured as gitleaks measures it. gitleaks sums the entropy
+// in map order, so a secret within a hair of the floor is left for gitleaks
+// to decide. The allowlists are gitleaks' own, asked with its own methods;
+// in the Go tree they drop a third of the lines the rules' regexes match
+// (stopwords and regexes of generic-api-key in minified JavaScript).
 func (ru *rule) mayPass(match []byte) bool {
-	secret := bytes.Trim(match, "\n")
+	match = bytes.Trim(match, "\n")
+	secret := match
 	if groups := ru.fast.FindSubmatch(secret); len(groups) >= 2 {
 		if g := ru.rule.SecretGroup; g > 0 {
 			if len(groups) <= g {
@@ -245,7 +253,30 @@ func (ru *rule) mayPass(match []byte) bool {
 			}
 		}
 	}
-	return entropy(secret) > ru.rule.Entropy-1e-9
+	if ru.rule.Entropy != 0 && entropy(secret) <= ru.rule.Entropy-1e-9 {
+		return false
+	}
+	return !ru.dropped(string(match), string(secret))
+}
+
+// dropped reports whether one of ru's decisive allowlists drops a finding
+// of this match and secret, as gitleaks' checkFindingAllowed decides for an
+// allowlist whose condition is OR: by its regexes on its target (the
+// secret, or the match), or by a stopword in the secret.
+func (ru *rule) dropped(match, secret string) bool {
+	for _, a := range ru.allow {
+		target := secret
+		if a.RegexTarget == "match" {
+			target = match
+		}
+		if a.RegexAllowed(target) {
+			return true
+		}
+		if stop, _ := a.ContainsStopWord(secret); stop {
+			return true
+		}
+	}
+	return false
 }
 
 // entropy is gitleaks' shannonEntropy: the Shannon entropy of the runes of
@@ -365,7 +396,7 @@ func (r *Rules) decodedMatch(c *detect.Chunk, ru *rule, dec decoded, w window) b
 	}
 	for depth := 1; depth <= min(r.depth, dec.rounds(w.from, w.to)); depth++ {
 		t := dec.runesText(c, w.from, w.to, depth)
-		if ru.rule.Entropy == 0 || !t.valid {
+		if !ru.screens() || !t.valid {
 			if ru.fast.Match(t.text) {
 				return true
 			}

@@ -55,6 +55,9 @@ type rule struct {
 	rule   config.Rule
 	plan   plan
 	prefix []string // short keywords that begin tokens, for redaction
+	// allow are the allowlists, global and the rule's own, that decide a
+	// finding by its secret or match alone (see dropped).
+	allow []*config.Allowlist
 
 	// The matchers, built by compile on first use: a scan pays only for the
 	// rules its content may need (a pre-commit hook on a few files, most of
@@ -108,7 +111,7 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 		for _, k := range cr.Keywords {
 			one.Keywords[k] = struct{}{}
 		}
-		ru := &rule{id: id, rule: cr, build: func(ru *rule) {
+		ru := &rule{id: id, rule: cr, allow: decisive(contentAllowlists, cr.Allowlists), build: func(ru *rule) {
 			ru.detector = gitleaks.NewDetectorContext(ctx, one)
 			ru.detector.MaxDecodeDepth = depth
 			ru.detector.IgnoreGitleaksAllow = opts.IgnoreAllowComments
@@ -167,6 +170,22 @@ func (r *Rules) Overlap() int { return 128 << 10 }
 // name (as gitleaks does while walking), so "OR" allowlists keep only what
 // applies to findings. gitleaks would otherwise match every path pattern
 // again for each window.
+// decisive returns the allowlists of lists that drop a finding for its
+// secret or its match alone, as gitleaks checks a finding against them:
+// those whose condition is OR (an AND one also weighs the path or commit)
+// and whose regexes do not read the line.
+func decisive(lists ...[]*config.Allowlist) []*config.Allowlist {
+	var out []*config.Allowlist
+	for _, l := range lists {
+		for _, a := range l {
+			if a.MatchCondition == config.AllowlistMatchOr && a.RegexTarget != "line" && (len(a.Regexes) > 0 || len(a.StopWords) > 0) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
 func withoutPaths(lists []*config.Allowlist) []*config.Allowlist {
 	out := make([]*config.Allowlist, 0, len(lists))
 	for _, a := range lists {

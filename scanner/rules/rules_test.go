@@ -471,3 +471,65 @@ func TestEntropyAsGitleaks(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowlistScreenAsGitleaks: candidates that an allowlist surely drops
+// are not confirmed, and nothing else is skipped: allowlists on the
+// secret, the match and the line, with either condition, global and the
+// rule's own, each against values they drop and values they keep,
+// against gitleaks' own detector with the same configuration.
+func TestAllowlistScreenAsGitleaks(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "gitleaks.toml")
+	toml := `
+[[rules]]
+id = "assign"
+regex = '''(?i)(?:key|token)\s*=\s*"([a-z0-9]{12,40})"'''
+secretGroup = 1
+entropy = 2.0
+keywords = ["key", "token"]
+  [[rules.allowlists]]
+  regexes = ['''^fake''']
+  [[rules.allowlists]]
+  regexTarget = "match"
+  regexes = ['''^token''', '''^xfake''']
+  [[rules.allowlists]]
+  regexTarget = "line"
+  regexes = ['''// ok$''', '''^plain''']
+  [[rules.allowlists]]
+  condition = "AND"
+  regexes = ['''^and''']
+  stopwords = ["zzz"]
+  [[rules.allowlists]]
+  stopwords = ["sample"]
+
+[[allowlists]]
+regexes = ['''^global''']
+`
+	if err := os.WriteFile(conf, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i, v := range []string{"fake", "global", "and", "andzzz", "sample", "plain", "xfake", "xglobal"} {
+		value := v + fixture.Alnum(uint64(70+i), 16)
+		fmt.Fprintf(&b, "key = \"%s\"\n", value)
+		fmt.Fprintf(&b, "token = \"%s\"\n", value)
+		fmt.Fprintf(&b, "key = \"%s\" // ok\n", value)
+	}
+	text := b.String()
+	want := gitleaksFinds(t, cfg, text)
+	var got []string
+	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
+		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
+	}
+	sort.Strings(got)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
+	}
+	if len(want) < 4 || len(want) > 20 {
+		t.Errorf("gitleaks kept %d of 24: want the allowlists to drop some and keep some", len(want))
+	}
+}
