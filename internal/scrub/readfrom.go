@@ -1,8 +1,6 @@
 package scrub
 
-import (
-	"io"
-)
+import "io"
 
 // ReadBlock is how much ReadFrom asks of each read: a read from a pipe
 // returns what is there, so a large block delays nothing, and each block
@@ -29,9 +27,10 @@ var _ io.ReaderFrom = (*Writer)(nil)
 // on two cores a log is read and masked at once (issue 15). At most three
 // blocks of ReadBlock bytes are held.
 //
-// Write and Close must not be called until ReadFrom returns. A read in
-// progress when the masking fails is left to end on its own, as a read
-// blocked on a pipe or a terminal cannot be undone: its bytes go nowhere.
+// ReadFrom holds the Writer: Write, Close and Counts wait until it returns.
+// A read in progress when the masking fails is left to end on its own, as
+// a read blocked on a pipe or a terminal cannot be undone: its bytes go
+// nowhere.
 func (s *Writer) ReadFrom(r io.Reader) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
