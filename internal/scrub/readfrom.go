@@ -34,11 +34,8 @@ var _ io.ReaderFrom = (*Writer)(nil)
 func (s *Writer) ReadFrom(r io.Reader) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.closed {
-		return 0, io.ErrClosedPipe
+	if err := s.unusable(); err != nil {
+		return 0, err
 	}
 	full := make(chan *block, readAhead)
 	free := make(chan *block, readAhead+1)

@@ -68,11 +68,8 @@ func NewShared(w io.Writer, masks *Masks, mask string) *Writer {
 func (s *Writer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.closed {
-		return 0, io.ErrClosedPipe
+	if err := s.unusable(); err != nil {
+		return 0, err
 	}
 	if s.masks == nil {
 		s.err = s.stream.Write(p)
@@ -84,6 +81,18 @@ func (s *Writer) Write(p []byte) (int, error) {
 		return 0, s.err
 	}
 	return len(p), nil
+}
+
+// unusable returns why the Writer takes nothing more, if it does not: an
+// earlier error, or Close.
+func (s *Writer) unusable() error {
+	if s.err != nil {
+		return s.err
+	}
+	if s.closed {
+		return io.ErrClosedPipe
+	}
+	return nil
 }
 
 // Close writes what is held back and closes nothing else.

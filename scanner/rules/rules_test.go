@@ -122,18 +122,27 @@ func TestSameAsGitleaksDetector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := sameAsGitleaks(t, New(context.Background(), cfg, Options{}), cfg, text)
+	if len(want) < 5 {
+		t.Errorf("gitleaks found only %v: the corpus does not exercise the rules", want)
+	}
+}
+
+// sameAsGitleaks scans text with r and checks that it finds what gitleaks'
+// own detector finds with cfg, by rule and line; it returns what gitleaks
+// found.
+func sameAsGitleaks(t *testing.T, r *Rules, cfg *Config, text string) []string {
+	t.Helper()
 	want := gitleaksFinds(t, cfg, text)
 	var got []string
-	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
+	for _, f := range scan(t, r, text, 0) {
 		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
 	}
 	sort.Strings(got)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
 	}
-	if len(want) < 5 {
-		t.Errorf("gitleaks found only %v: the corpus does not exercise the rules", want)
-	}
+	return want
 }
 
 // gitleaksFinds runs gitleaks' own detector over the whole text, as the
@@ -167,17 +176,8 @@ func TestFoldedLettersAsGitleaks(t *testing.T) {
 		"// a note on secrets\nfiller\n\u017fecret = \"" + fixture.Alnum(42, 32) + "\"\n",
 		"api_\u212aey: " + fixture.Alnum(43, 24) + "\n",
 	} {
-		want := gitleaksFinds(t, cfg, text)
-		if len(want) == 0 {
-			t.Fatalf("gitleaks finds nothing in %q: the case does not test anything", text)
-		}
-		var got []string
-		for _, f := range scan(t, r, text, 0) {
-			got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
-		}
-		sort.Strings(got)
-		if strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("%q: findings = %v, want (gitleaks) %v", text, got, want)
+		if want := sameAsGitleaks(t, r, cfg, text); len(want) == 0 {
+			t.Errorf("gitleaks finds nothing in %q: the case does not test anything", text)
 		}
 	}
 }
@@ -438,15 +438,7 @@ func TestDecodedEntropyScreenSameAsGitleaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := gitleaksFinds(t, cfg, text)
-	var got []string
-	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
-		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
-	}
-	sort.Strings(got)
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
-	}
+	want := sameAsGitleaks(t, New(context.Background(), cfg, Options{}), cfg, text)
 	if len(want) < 30 || len(want) > 170 {
 		t.Errorf("gitleaks kept %d of 200 encoded secrets: want the corpus to straddle the floor", len(want))
 	}
@@ -520,15 +512,7 @@ regexes = ['''^global''']
 		fmt.Fprintf(&b, "key = \"%s\" // ok\n", value)
 	}
 	text := b.String()
-	want := gitleaksFinds(t, cfg, text)
-	var got []string
-	for _, f := range scan(t, New(context.Background(), cfg, Options{}), text, 0) {
-		got = append(got, fmt.Sprintf("%s:%d", f.Rule, f.Line))
-	}
-	sort.Strings(got)
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("findings = %v\nwant (gitleaks) %v", got, want)
-	}
+	want := sameAsGitleaks(t, New(context.Background(), cfg, Options{}), cfg, text)
 	if len(want) < 4 || len(want) > 20 {
 		t.Errorf("gitleaks kept %d of 24: want the allowlists to drop some and keep some", len(want))
 	}
