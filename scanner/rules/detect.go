@@ -192,9 +192,9 @@ func (r *Rules) candidates(c *detect.Chunk, rt *runeText, ru *rule, start, end i
 		return []span{{start, end}}
 	}
 	text, line := rt.window(start, end)
-	// A rule with an entropy floor: a window whose matches all fall below
-	// it is not confirmed, as gitleaks would drop them all. Only where RE2
-	// reads the chunk's own bytes, which gitleaks measures.
+	// A rule with an entropy floor or decisive allowlists: a window whose
+	// matches gitleaks would all drop (see mayPass) is not confirmed. Only
+	// where RE2 reads the chunk's own bytes, which gitleaks measures.
 	screen := ru.screens() && rt.valid
 	var out []span
 	var pass []bool
@@ -232,9 +232,9 @@ func (ru *rule) screens() bool { return ru.rule.Entropy != 0 || len(ru.allow) > 
 // group, else the first non-empty group, of the regex applied to the match
 // alone) and measured as gitleaks measures it. gitleaks sums the entropy
 // in map order, so a secret within a hair of the floor is left for gitleaks
-// to decide. The allowlists are gitleaks' own, asked with its own methods;
-// in the Go tree they drop a third of the lines the rules' regexes match
-// (stopwords and regexes of generic-api-key in minified JavaScript).
+// to decide. The allowlists are gitleaks' own, asked with its own methods:
+// in the Go tree, 145 of the 241 windows confirmed without them found
+// nothing, dropped by generic-api-key's stopwords and regexes (issue 15).
 func (ru *rule) mayPass(match []byte) bool {
 	match = bytes.Trim(match, "\n")
 	secret := match
