@@ -104,6 +104,9 @@ func runScrub(ctx context.Context, opts *ScrubOptions) error {
 	select {
 	case copyErr = <-copied:
 	case <-ctx.Done():
+		// The output's goroutine ends once it has written what was
+		// decided; the command does not wait for it.
+		go written.Close()
 		return &exitError{code: ExitInterrupted, err: errors.New("scrub: interrupted")}
 	}
 	err = errors.Join(copyErr, w.Close())

@@ -256,14 +256,18 @@ func (ru *rule) mayPass(match []byte) bool {
 	if ru.rule.Entropy != 0 && entropy(secret) <= ru.rule.Entropy-1e-9 {
 		return false
 	}
-	return !ru.dropped(string(match), string(secret))
+	return !ru.dropped(match, secret)
 }
 
 // dropped reports whether one of ru's decisive allowlists drops a finding
 // of this match and secret, as gitleaks' checkFindingAllowed decides for an
 // allowlist whose condition is OR: by its regexes on its target (the
 // secret, or the match), or by a stopword in the secret.
-func (ru *rule) dropped(match, secret string) bool {
+func (ru *rule) dropped(matchBytes, secretBytes []byte) bool {
+	if len(ru.allow) == 0 {
+		return false // most rules: no strings to make
+	}
+	match, secret := string(matchBytes), string(secretBytes)
 	for _, a := range ru.allow {
 		target := secret
 		if a.RegexTarget == "match" {
