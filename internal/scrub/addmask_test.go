@@ -170,3 +170,36 @@ func TestAddMaskForward(t *testing.T) {
 		}
 	}
 }
+
+// TestCommandLineEveryOffset checks the sampled search for command lines
+// against reading line by line: a command at every offset from the start
+// of the buffer, after blanks or not, at a line start or mid-line, among
+// near-misses that share its pairs of bytes.
+func TestCommandLineEveryOffset(t *testing.T) {
+	plain := func(p []byte) int {
+		for i := bytes.IndexByte(p, '\n'); i >= 0; {
+			line := p[i+1:]
+			if bytes.HasPrefix(bytes.TrimLeft(line, " \t"), addMask) {
+				return i + 1
+			}
+			next := bytes.IndexByte(line, '\n')
+			if next < 0 {
+				return -1
+			}
+			i += 1 + next
+		}
+		return -1
+	}
+	fills := []string{"x", "::add-mas", "added as mask", "a\n::add-mas\n", "::add-mask"}
+	for _, fill := range fills {
+		for _, lead := range []string{"\n", "\n  \t", " ", "\n-"} {
+			for at := range 40 {
+				p := []byte(strings.Repeat(fill, 40/len(fill)+1)[:at])
+				p = append(append(p, lead...), "::add-mask::v\nafter"...)
+				if got, want := commandLine(p), plain(p); got != want {
+					t.Errorf("commandLine(%q) = %d, want %d", p, got, want)
+				}
+			}
+		}
+	}
+}
