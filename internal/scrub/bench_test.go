@@ -63,6 +63,22 @@ func BenchmarkScrubReadFrom(b *testing.B) {
 	}
 }
 
+// BenchmarkCommandLine looks for ::add-mask:: lines in the benchmark's
+// log, which holds none, in ReadFrom's blocks: the reading goroutine's
+// share of the work besides the reads.
+func BenchmarkCommandLine(b *testing.B) {
+	log := fixture.BuildLog(8<<20, fixture.Passwords(1000))
+	b.SetBytes(int64(len(log)))
+	b.ResetTimer()
+	for range b.N {
+		for off := 0; off < len(log); off += ReadBlock {
+			if commandLine(log[off:min(len(log), off+ReadBlock)]) >= 0 {
+				b.Fatal("found a command in a log that holds none")
+			}
+		}
+	}
+}
+
 // BenchmarkScrubEscaped is BenchmarkScrub at 1,000 secrets on a log that
 // gives the decoded view work: one line in ten coloured, as test runners
 // print them, and one in twenty ending in a percent-escaped URL.
