@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Matcher finds every form of a set of secrets.
@@ -326,11 +327,24 @@ func (g *group) find(s *search) {
 		return
 	}
 	last := len(data) - k
-	if k == 8 {
+	if k == 8 && uint64(len(filter)) < 1<<32 {
 		// The hot loop: one load, one multiply, one word test per probe.
+		// It reads the data and the filter through unsafe pointers: with
+		// bounds checks, and the slice headers they keep live, the compiler
+		// spilled the loop's state to the stack at every probe. Measured
+		// (BenchmarkMatcher at 1,000 and 4,000 secrets, 5 rounds, builds
+		// alternating): 1.03-1.55 GB/s with checks, median 1.23, against
+		// 1.24-1.93, median 1.70, without. Both reads are in bounds by
+		// construction: p <= len(data)-8, and the word (h>>32)*n>>32 is
+		// below n, the filter's length, as n < 2^32.
+		at := unsafe.Pointer(unsafe.SliceData(data))
+		words := unsafe.Pointer(unsafe.SliceData(filter))
+		n := uint64(len(filter))
 		for p := 0; p <= last; p += stride {
-			gram := binary.LittleEndian.Uint64(data[p:])
-			if h := hash(gram); filter.has(h) {
+			gram := binary.LittleEndian.Uint64((*[8]byte)(unsafe.Add(at, p))[:])
+			h := hash(gram)
+			want := bloomBits(h)
+			if w := *(*uint64)(unsafe.Add(words, ((h>>32)*n>>32)*8)); w&want == want {
 				g.verify(s, p, gram, h)
 			}
 		}
