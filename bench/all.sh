@@ -64,11 +64,12 @@ fi
 RUNS=$runs bash bench/scrub-cli.sh > "$out/scrub.log"
 w=$(awk '$1 == "wall" { sub("s", "", $2); print $2 }' "$out/scrub.log" | median)
 size=$(stat -c %s "$out/scrub-cli/log.txt")
-gbs=$(awk -v s="$size" -v w="$w" 'BEGIN { printf "%.2f", s / w / 1e9 }')
+rate() { awk -v s="$size" -v w="$1" 'BEGIN { printf "%.2f", s / w / 1e9 }'; }
+gbs=$(rate "$w")
 rss=$(awk '$1 == "wall" { print $6 }' "$out/scrub.log" | median)
 row "scrub 256 MiB, 1,000 secrets, GB/s" "$gbs" "1.00" "$(ratio 1 "$gbs")" "$rss MB"
 f=$(awk '$1 == "floor" { sub("s:", "", $2); print $2 }' "$out/scrub.log" | median)
-row "  floor: cat into the same file, GB/s" "$(awk -v s="$size" -v w="$f" 'BEGIN { printf "%.2f", s / w / 1e9 }')" "-" "-" "-"
+row "  floor: cat into the same file, GB/s" "$(rate "$f")" "-" "-" "-"
 
 echo "$(date -u +%F); $(nproc) cores; medians of $runs runs (wall seconds unless named)"
 printf '%-34s %10s %10s %7s %9s\n' row secretgate peer ratio peak_rss

@@ -20,6 +20,8 @@ while IFS= read -r line; do
   export "$line"
   args+=(--known-env "$name")
 done < <(go run ./bench/scrubload -env "$n")
+# rate prints how fast the log went through in $1 seconds.
+rate() { awk -v s="$size" -v w="$1" 'BEGIN { printf "%.2f GB/s", s / w / 1e9 }'; }
 echo "log: $((size >> 20)) MiB, $n secrets; $(nproc) cores; $(date -u +%F)"
 for i in $(seq "$runs"); do
   # The last run's 256 MiB of output (and the log, on the first) are still
@@ -28,12 +30,12 @@ for i in $(seq "$runs"); do
   /usr/bin/time -f '%e %U %M' -o "$out/time" "$out/secretgate" scrub "${args[@]}" < "$out/log.txt" > "$out/scrubbed.txt"
   read -r wall user rss < "$out/time"
   masked=$(grep -o '\*\*\*' "$out/scrubbed.txt" | wc -l)
-  echo "wall ${wall}s user ${user}s max_rss $((rss / 1024)) MB: $(awk -v s="$size" -v w="$wall" 'BEGIN { printf "%.2f GB/s", s / w / 1e9 }'), $masked masks"
+  echo "wall ${wall}s user ${user}s max_rss $((rss / 1024)) MB: $(rate "$wall"), $masked masks"
   # The floor on this machine at this moment: the same bytes copied into
   # the same file by cat, with no masking. The machine's speed drifts by
   # the hour (other tenants), and this shows by how much.
   sync
   /usr/bin/time -f '%e' -o "$out/time" cat "$out/log.txt" > "$out/scrubbed.txt"
   read -r floor < "$out/time"
-  echo "floor ${floor}s: $(awk -v s="$size" -v w="$floor" 'BEGIN { printf "%.2f GB/s", s / w / 1e9 }') (cat into the same file)"
+  echo "floor ${floor}s: $(rate "$floor") (cat into the same file)"
 done

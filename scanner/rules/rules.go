@@ -165,11 +165,6 @@ func New(ctx context.Context, cfg *Config, opts Options) *Rules {
 // 100 KB, so no match of a bounded rule reaches further.
 func (r *Rules) Overlap() int { return 128 << 10 }
 
-// withoutPaths returns the global allowlists as the per-window detectors
-// need them: Detect already skips every file a global allowlist's paths
-// name (as gitleaks does while walking), so "OR" allowlists keep only what
-// applies to findings. gitleaks would otherwise match every path pattern
-// again for each window.
 // decisive returns the allowlists of lists that drop a finding for its
 // secret or its match alone, as gitleaks checks a finding against them:
 // those whose condition is OR (an AND one also weighs the path or commit)
@@ -186,6 +181,11 @@ func decisive(lists ...[]*config.Allowlist) []*config.Allowlist {
 	return out
 }
 
+// withoutPaths returns the global allowlists as the per-window detectors
+// need them: Detect already skips every file a global allowlist's paths
+// name (as gitleaks does while walking), so "OR" allowlists keep only what
+// applies to findings. gitleaks would otherwise match every path pattern
+// again for each window.
 func withoutPaths(lists []*config.Allowlist) []*config.Allowlist {
 	out := make([]*config.Allowlist, 0, len(lists))
 	for _, a := range lists {
